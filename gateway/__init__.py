@@ -1,0 +1,1 @@
+"""dawnlink gateway: the daemon bridging orbital results to MQTT and commands back up."""

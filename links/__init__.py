@@ -1,0 +1,1 @@
+"""dawnlink links: the link simulator (orbits, contacts, Doppler, channels, emulator)."""
