@@ -42,3 +42,14 @@ def test_python_dash_m_comms_runs() -> None:
     )
     assert result.returncode == 0
     assert result.stdout.startswith("dawnlink ")
+
+
+def test_every_entry_point_loads() -> None:
+    from importlib import import_module
+    from importlib.metadata import entry_points
+
+    eps = list(entry_points(group="dawnlink.commands"))
+    assert eps, "dawnlink is not installed: no dawnlink.commands entry points"
+    for ep in eps:
+        module_name, _, attr = ep.value.partition(":")
+        assert callable(getattr(import_module(module_name), attr)), ep.value

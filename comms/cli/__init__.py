@@ -36,7 +36,12 @@ def _registrars() -> dict[str, Register]:
     result: dict[str, Register] = {}
     for name, target in sorted(found.items()):
         module_name, _, attr = target.partition(":")
-        result[name] = getattr(import_module(module_name), attr)
+        try:
+            result[name] = getattr(import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            # One broken contribution must not take the other subcommands down with it;
+            # say which one and why (tests load every entry point to catch this).
+            print(f"dawnlink: subcommand {name!r} unavailable: {exc}", file=sys.stderr)
     return result
 
 
