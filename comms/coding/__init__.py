@@ -4,6 +4,15 @@ Each module names the clauses it implements and what it leaves out; this package
 re-exports the public names.
 """
 
+from comms.coding.cadu import (
+    CaduCounters,
+    CaduDecoder,
+    CaduEncoder,
+    CaduEvent,
+    CaduFrame,
+    CaduParams,
+    UncorrectableCodeblock,
+)
 from comms.coding.cltu import CltuEnd, CltuResult, cltu_decode, cltu_encode
 from comms.coding.convolutional import conv_encode, viterbi_decode
 from comms.coding.randomizer import (
@@ -27,6 +36,12 @@ from comms.coding.sync import (
 
 __all__ = [
     "ASM",
+    "CaduCounters",
+    "CaduDecoder",
+    "CaduEncoder",
+    "CaduEvent",
+    "CaduFrame",
+    "CaduParams",
     "CltuEnd",
     "CltuResult",
     "FrameSynchronizer",
@@ -39,6 +54,7 @@ __all__ = [
     "SlipDetected",
     "SyncState",
     "SyncedFrame",
+    "UncorrectableCodeblock",
     "attach_asm",
     "cltu_decode",
     "cltu_encode",
