@@ -27,6 +27,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from comms.cli.common import EXIT_OK, EXIT_USAGE, add_command
 from comms.errors import UsageError
 from links.contact_plan import passes_to_csv, passes_to_ion, passes_to_rows
 from links.doppler import DopplerProfile, pass_doppler
@@ -38,8 +39,6 @@ from links.times import Epoch
 
 __all__ = ["STATION_PRESETS", "parse_station", "read_tles", "register"]
 
-EXIT_OK = 0
-EXIT_USAGE = 2
 
 # Well-known ground-station sites (lat, lon deg; alt m): public positions of the named
 # facilities to ~0.01 deg, good enough for pass planning (not for antenna pointing).
@@ -103,21 +102,14 @@ NAME=NUMBER, else stations are numbered 1, 2, ... and satellites 101, 102, ... i
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add ``dawnlink link`` (passes, doppler, contact-plan) to ``sub``."""
-    parser = sub.add_parser(
+    actions = add_command(
+        sub,
         "link",
         help="predict passes, Doppler and contact plans",
         description="Link simulation tools: pass prediction, Doppler and contact plans.",
         epilog="examples:\n  dawnlink link passes --sso 750 --station beijing "
         "--start 2025-03-20\n\nSee `dawnlink link ACTION --help`.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-
-    def usage(args: argparse.Namespace) -> int:
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
-
-    parser.set_defaults(func=usage)
-    actions = parser.add_subparsers(title="actions", metavar="ACTION")
     for add in _ACTIONS:
         add(actions)
 

@@ -26,9 +26,20 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-from comms.cli.packet import parse_hex
+from comms.cli import common
+from comms.cli.common import (
+    EXIT_BAD_DATA,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_command,
+    extract_packets,
+    integer,
+    note,
+    parse_hex,
+    read_chunks,
+)
 from comms.coding import (
     CaduDecoder,
     CaduEncoder,
@@ -55,9 +66,6 @@ from comms.frames import (
 
 __all__ = ["register"]
 
-EXIT_OK = 0
-EXIT_BAD_DATA = 1
-EXIT_USAGE = 2
 
 _CHUNK = 1 << 16  # octets read per step, so a large file streams
 _DEFAULT_FRAME_LENGTH = 1115  # RS(255,223) I=5 carries 1115 octets: the common TM choice
@@ -110,7 +118,8 @@ exit status: 0 written, 1 bad packet data (reported with its offset), 2 usage er
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add ``dawnlink frames`` (with ``decode`` and ``encode``) to ``sub``."""
-    parser = sub.add_parser(
+    actions = add_command(
+        sub,
         "frames",
         help="decode and encode TM/AOS/USLP frames and CADU streams",
         description="Decode and encode transfer frames (TM 132.0-B-3, AOS 732.0-B-4, USLP "
@@ -118,15 +127,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         epilog="examples:\n  dawnlink packet encode --apid 5 --text hi | dawnlink frames "
         "encode --cadu | dawnlink frames decode --cadu\n\nSee `dawnlink frames decode "
         "--help` and `dawnlink frames encode --help`.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-
-    def usage(args: argparse.Namespace) -> int:
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
-
-    parser.set_defaults(func=usage)
-    actions = parser.add_subparsers(title="actions", metavar="ACTION")
     _register_decode(actions)
     _register_encode(actions)
 
@@ -138,7 +139,7 @@ def _channel_options(parser: argparse.ArgumentParser) -> None:
     )
     frames.add_argument(
         "--frame-length",
-        type=_integer,
+        type=integer,
         metavar="N",
         help="octets per frame (default: what the code carries with --cadu, else 1115)",
     )
@@ -178,20 +179,20 @@ def _register_decode(actions: argparse._SubParsersAction[Any]) -> None:
     source.add_argument("--file", metavar="PATH", help="binary input file ('-': stdin)")
     source.add_argument("--pcap", metavar="FILE", help="pcap/pcapng capture (needs scapy)")
     parser.add_argument(
-        "--port", type=_integer, metavar="N", help="with --pcap: only UDP datagrams to or from N"
+        "--port", type=integer, metavar="N", help="with --pcap: only UDP datagrams to or from N"
     )
     _channel_options(parser)
     parser.add_argument(
         "--sync-check",
-        type=_integer,
+        type=integer,
         default=0,
         metavar="N",
         help="with --cadu: markers that must follow the first before lock is declared "
         "(default 0, so a file of one CADU decodes; ground stations use 1 or more)",
     )
     filters = parser.add_argument_group("filters and output")
-    filters.add_argument("--scid", type=_integer, metavar="N", help="only this spacecraft id")
-    filters.add_argument("--vcid", type=_integer, metavar="N", help="only this virtual channel")
+    filters.add_argument("--scid", type=integer, metavar="N", help="only this spacecraft id")
+    filters.add_argument("--vcid", type=integer, metavar="N", help="only this virtual channel")
     filters.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     filters.add_argument("--summary-only", action="store_true", help="no per-frame lines")
     parser.set_defaults(func=_decode, parser=parser)
@@ -207,18 +208,11 @@ def _register_encode(actions: argparse._SubParsersAction[Any]) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--file", metavar="PATH", help="binary file of packets ('-': stdin)")
-    parser.add_argument("--scid", type=_integer, default=0, metavar="N", help="default 0")
-    parser.add_argument("--vcid", type=_integer, default=0, metavar="N", help="default 0")
+    parser.add_argument("--scid", type=integer, default=0, metavar="N", help="default 0")
+    parser.add_argument("--vcid", type=integer, default=0, metavar="N", help="default 0")
     _channel_options(parser)
     parser.add_argument("--out", metavar="FILE", help="write the octets to FILE")
     parser.set_defaults(func=_encode, parser=parser)
-
-
-def _integer(text: str) -> int:
-    try:
-        return int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
 
 
 # -- channel set-up -------------------------------------------------------------------------
@@ -362,29 +356,20 @@ def _offset_text(bit_offset: int) -> str:
     return str(octets) if not bits else f"{octets}+{bits}b"
 
 
-def _note(message: str) -> None:
-    sys.stdout.flush()
-    print(message, file=sys.stderr)
-
-
-def _error(message: object) -> None:
-    _note(f"error: {message}")
-
-
 def _decode(args: argparse.Namespace) -> int:
     if args.port is not None and not args.pcap:
         args.parser.error("--port filters a capture: use it with --pcap")
     try:
         channel = _channel(args)
     except UsageError as exc:
-        _error(exc)
+        common.error(exc)
         return EXIT_USAGE
     report = _Report(as_json=args.json, lines=not args.summary_only)
     decoder = _FrameDecoder(channel, report, args.scid, args.vcid)
     try:
         status = _run_decode(args, channel, decoder)
     except _InputError as exc:
-        _error(exc.message)
+        common.error(exc.message)
         return exc.status
     _summary(report, decoder)
     if report.bad or report.crc or report.uncorrectable:
@@ -418,7 +403,7 @@ def _chunks(args: argparse.Namespace) -> Iterator[tuple[int | None, bytes]]:
             raise _InputError(f"cannot read {args.pcap}: {exc.strerror}", EXIT_USAGE) from None
         return
     if args.file == "-":
-        yield from ((None, c) for c in _read_chunks(sys.stdin.buffer))
+        yield from ((None, c) for c in read_chunks(sys.stdin.buffer))
         return
     if args.file:
         try:
@@ -426,19 +411,14 @@ def _chunks(args: argparse.Namespace) -> Iterator[tuple[int | None, bytes]]:
         except OSError as exc:
             raise _InputError(f"cannot read {args.file}: {exc.strerror}", EXIT_USAGE) from None
         with stream:
-            yield from ((None, c) for c in _read_chunks(stream))
+            yield from ((None, c) for c in read_chunks(stream))
         return
     if sys.stdin.isatty():
-        _note("reading hex from standard input (end with Ctrl-D)...")
+        note("reading hex from standard input (end with Ctrl-D)...")
     try:
         yield None, parse_hex(sys.stdin.read())
     except DecodeError as exc:
         raise _InputError(str(exc), EXIT_BAD_DATA) from None
-
-
-def _read_chunks(stream: BinaryIO) -> Iterator[bytes]:
-    while chunk := stream.read(_CHUNK):
-        yield chunk
 
 
 def _run_decode(args: argparse.Namespace, channel: _Channel, decoder: _FrameDecoder) -> int:
@@ -468,7 +448,7 @@ def _run_decode(args: argparse.Namespace, channel: _Channel, decoder: _FrameDeco
         offset += whole
         pending = buf[whole:]
     if pending:
-        _error(
+        common.error(
             DecodeError(
                 "trailing partial frame",
                 offset=offset,
@@ -537,7 +517,7 @@ class _FrameDecoder:
             report.uncorrectable += 1
             cells.update(status="uncorrectable")
             report.row(cells)
-            _error(f"uncorrectable Reed-Solomon codeblock at offset {raw.bit_offset // 8}")
+            common.error(f"uncorrectable Reed-Solomon codeblock at offset {raw.bit_offset // 8}")
             return
         crc_failed = False
         try:
@@ -557,7 +537,7 @@ class _FrameDecoder:
             report.bad += 1
             cells.update(status="bad", error=str(error))
             report.row(cells)
-            _error(f"frame {self.number} at offset {raw.bit_offset // 8}: {error}")
+            common.error(f"frame {self.number} at offset {raw.bit_offset // 8}: {error}")
             return
         fields = _fields(frame)
         if (self.scid is not None and fields["scid"] != self.scid) or (
@@ -578,7 +558,7 @@ class _FrameDecoder:
             report.crc += 1
             cells.update(status="crc", error=str(error))
             report.row(cells)
-            _error(f"frame {self.number} at offset {raw.bit_offset // 8}: {error}")
+            common.error(f"frame {self.number} at offset {raw.bit_offset // 8}: {error}")
             self._to_vc(key, raw.data, error)
             return
         report.frames += 1
@@ -729,38 +709,6 @@ def _summary(report: _Report, decoder: _FrameDecoder) -> None:
 # -- encode ---------------------------------------------------------------------------------
 
 
-def _split_packets(buf: bytes) -> list[bytes]:
-    """Concatenated Space Packets, checked (DecodeError with the packet's offset)."""
-    packets = []
-    offset = 0
-    while offset < len(buf):
-        if len(buf) - offset < 6:
-            raise DecodeError(
-                "trailing partial packet",
-                offset=offset,
-                expected="a 6-octet primary header",
-                got=f"{len(buf) - offset} octets",
-            )
-        if buf[offset] >> 5:
-            raise DecodeError(
-                "unsupported packet version number",
-                offset=offset,
-                expected=0,
-                got=buf[offset] >> 5,
-            )
-        end = offset + 7 + int.from_bytes(buf[offset + 4 : offset + 6], "big")
-        if end > len(buf):
-            raise DecodeError(
-                "trailing partial packet",
-                offset=offset,
-                expected=f"{end - offset} octets",
-                got=f"{len(buf) - offset} octets",
-            )
-        packets.append(buf[offset:end])
-        offset = end
-    return packets
-
-
 def _encode(args: argparse.Namespace) -> int:
     try:
         channel = _channel(args)
@@ -770,32 +718,32 @@ def _encode(args: argparse.Namespace) -> int:
             buf = Path(args.file).read_bytes()
         else:
             if sys.stdin.isatty():
-                _note("reading hex packets from standard input (end with Ctrl-D)...")
+                note("reading hex packets from standard input (end with Ctrl-D)...")
             buf = parse_hex(sys.stdin.read())
     except UsageError as exc:
-        _error(exc)
+        common.error(exc)
         return EXIT_USAGE
     except OSError as exc:
-        _error(f"cannot read {args.file}: {exc.strerror}")
+        common.error(f"cannot read {args.file}: {exc.strerror}")
         return EXIT_USAGE
     except DecodeError as exc:
-        _error(exc)
+        common.error(exc)
         return EXIT_BAD_DATA
     try:
-        packets = _split_packets(buf)
+        packets = [located.packet for located in extract_packets([buf])]
     except DecodeError as exc:
-        _error(exc)
+        common.error(exc)
         return EXIT_BAD_DATA
     try:
         from comms.vc import VcPacketSender
 
         sender = VcPacketSender(channel.params, args.scid, args.vcid)
-        frames = sender.add_packets(packets)  # type: ignore[arg-type]
+        frames = sender.add_packets(packets)
         frames += sender.flush()
         if channel.cadu is not None:
             frames = list(CaduEncoder(channel.cadu).encode_many(frames))
     except UsageError as exc:
-        _error(exc)
+        common.error(exc)
         return EXIT_USAGE
     units = [bytes(f) for f in frames]
     if args.out is None:
@@ -805,6 +753,6 @@ def _encode(args: argparse.Namespace) -> int:
     try:
         Path(args.out).write_bytes(b"".join(units))
     except OSError as exc:
-        _error(f"cannot write {args.out}: {exc.strerror}")
+        common.error(f"cannot write {args.out}: {exc.strerror}")
         return EXIT_USAGE
     return EXIT_OK

@@ -17,17 +17,27 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
+from comms.cli.common import (
+    EXIT_BAD_DATA,
+    EXIT_OK,
+    EXIT_USAGE,
+    LocatedPacket,
+    add_command,
+    error,
+    extract_packets,
+    integer,
+    note,
+    parse_hex,
+    port,
+    read_chunks,
+)
 from comms.errors import DecodeError, UsageError
 from comms.spp import (
     IDLE_APID,
-    PRIMARY_HEADER_LENGTH,
-    DiscardReason,
-    PacketExtractor,
     PacketType,
     SequenceFlags,
     SpacePacket,
@@ -35,9 +45,6 @@ from comms.spp import (
 
 __all__ = ["parse_hex", "register"]
 
-EXIT_OK = 0
-EXIT_BAD_DATA = 1
-EXIT_USAGE = 2
 
 PREVIEW_OCTETS = 16  # data octets shown in the table; --json always carries all of them
 _CHUNK = 1 << 16  # octets read from a file per step, so a large file streams
@@ -88,22 +95,15 @@ exit status: 0 written, 2 bad field value or usage error.
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add ``dawnlink packet`` (with ``decode`` and ``encode``) to ``sub``."""
-    parser = sub.add_parser(
+    actions = add_command(
+        sub,
         "packet",
         help="encode and decode CCSDS Space Packets",
         description="Encode and decode CCSDS Space Packets (CCSDS 133.0-B-2).",
         epilog="examples:\n  dawnlink packet encode --apid 100 --text hello "
         "| dawnlink packet decode\n\nSee `dawnlink packet decode --help` and "
         "`dawnlink packet encode --help`.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-
-    def usage(args: argparse.Namespace) -> int:
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
-
-    parser.set_defaults(func=usage)
-    actions = parser.add_subparsers(title="actions", metavar="ACTION")
     _register_decode(actions)
     _register_encode(actions)
 
@@ -121,7 +121,7 @@ def _register_decode(actions: argparse._SubParsersAction[Any]) -> None:
     source.add_argument("--file", metavar="PATH", help="binary file of packets ('-': stdin)")
     source.add_argument("--pcap", metavar="FILE", help="pcap/pcapng capture (needs scapy)")
     parser.add_argument(
-        "--port", type=_port, metavar="N", help="with --pcap: only UDP datagrams to or from N"
+        "--port", type=port, metavar="N", help="with --pcap: only UDP datagrams to or from N"
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per packet per line")
     parser.add_argument("--show-idle", action="store_true", help="include idle packets")
@@ -136,7 +136,7 @@ def _register_encode(actions: argparse._SubParsersAction[Any]) -> None:
         epilog=_ENCODE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--apid", type=_integer, required=True, metavar="N", help="0 to 2047")
+    parser.add_argument("--apid", type=integer, required=True, metavar="N", help="0 to 2047")
     parser.add_argument(
         "--type", choices=["tm", "tc"], default="tm", help="packet type (default: tm)"
     )
@@ -148,7 +148,7 @@ def _register_encode(actions: argparse._SubParsersAction[Any]) -> None:
         help="sequence flags (default: unsegmented)",
     )
     parser.add_argument(
-        "--count", type=_integer, default=0, metavar="N", help="sequence count, 0 to 16383"
+        "--count", type=integer, default=0, metavar="N", help="sequence count, 0 to 16383"
     )
     data = parser.add_mutually_exclusive_group(required=True)
     data.add_argument("--data", metavar="HEX", help="data field in hex")
@@ -156,112 +156,6 @@ def _register_encode(actions: argparse._SubParsersAction[Any]) -> None:
     data.add_argument("--text", metavar="STRING", help="data field as UTF-8 text")
     parser.add_argument("--out", metavar="FILE", help="write the packet's octets to FILE")
     parser.set_defaults(func=_encode, parser=parser)
-
-
-def _integer(text: str) -> int:
-    try:
-        return int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-
-
-def _port(text: str) -> int:
-    value = _integer(text)
-    if not 0 <= value <= 0xFFFF:
-        raise argparse.ArgumentTypeError(f"a UDP port is 0 to 65535, not {value}")
-    return value
-
-
-def parse_hex(text: str) -> bytes:
-    """Octets from hex text; whitespace between digits and a ``0x`` per word are allowed.
-
-    Raises :class:`DecodeError` whose ``offset`` is the octet the bad digit falls in.
-    """
-    words = text.split()
-    digits = "".join(w[2:] if w[:2] in ("0x", "0X") else w for w in words)
-    try:
-        return bytes.fromhex(digits)
-    except ValueError:
-        pass
-    for index, char in enumerate(digits):
-        if char not in "0123456789abcdefABCDEF":
-            raise DecodeError(
-                "bad hex digit",
-                offset=index // 2,
-                expected="0-9 or a-f",
-                got=repr(char),
-            ) from None
-    raise DecodeError(
-        "odd number of hex digits",
-        offset=len(digits) // 2,
-        expected="two digits per octet",
-        got="one",
-    ) from None
-
-
-@dataclass(frozen=True)
-class _Located:
-    """A decoded packet and where it was: its octet offset and the capture frame."""
-
-    offset: int
-    packet: SpacePacket
-    frame: int | None = None
-
-
-def _extract(chunks: Iterable[bytes], frame: int | None = None) -> Iterator[_Located]:
-    """The packets of one stream, fed in chunks through :class:`PacketExtractor`.
-
-    Raises :class:`DecodeError` (after yielding every packet before it) where the
-    extractor lost sync on a bad header, or for a partial packet left at the end. A
-    file has no first header pointer to resync on, so nothing after a bad header can be
-    trusted to be aligned and the stream ends there.
-    """
-    # Idle packets are kept: they are counted and may be shown, and their lengths are
-    # needed to give the offsets of the packets after them.
-    extractor = PacketExtractor(skip_idle=False)
-    offset = 0  # where the next packet starts: the extractor hands packets out in order
-    fed = 0
-    head = b""  # the first octets of the partial packet the extractor holds
-    for chunk in chunks:
-        for packet in extractor.feed(chunk):
-            yield _Located(offset, packet, frame)
-            offset += len(packet)
-        fed += len(chunk)
-        for event in extractor.events():
-            # Only a bad version can lose sync here: there are no gap() calls and the
-            # length limit is the protocol's own, which every length field satisfies.
-            if event.reason is DiscardReason.BAD_VERSION:
-                raise DecodeError(
-                    "unsupported packet version number",
-                    offset=offset,
-                    expected=0,
-                    got=event.data[0] >> 5,
-                )
-            raise DecodeError(f"packet extraction stopped ({event.reason.value})", offset=offset)
-        # The partial packet starts at ``offset``: in this chunk, or in an earlier one
-        # whose tail gave the first octets of ``head``.
-        pending = extractor.pending
-        if not pending:
-            head = b""
-        elif offset >= fed - len(chunk):
-            head = bytes(chunk[len(chunk) - pending :][:PRIMARY_HEADER_LENGTH])
-        elif len(head) < PRIMARY_HEADER_LENGTH:
-            head += bytes(chunk[: PRIMARY_HEADER_LENGTH - len(head)])
-    if extractor.pending:
-        got = f"{extractor.pending} octets"
-        if len(head) < PRIMARY_HEADER_LENGTH:
-            expected = f"a {PRIMARY_HEADER_LENGTH}-octet primary header"
-        else:
-            data_length = int.from_bytes(head[4:6], "big")
-            expected = (
-                f"{PRIMARY_HEADER_LENGTH + data_length + 1} octets (data_length {data_length})"
-            )
-        raise DecodeError("trailing partial packet", offset=offset, expected=expected, got=got)
-
-
-def _read_chunks(stream: BinaryIO) -> Iterator[bytes]:
-    while chunk := stream.read(_CHUNK):
-        yield chunk
 
 
 class _Printer:
@@ -296,7 +190,7 @@ class _Printer:
         ]
         return "  ".join([*aligned, last])
 
-    def emit(self, located: _Located) -> None:
+    def emit(self, located: LocatedPacket) -> None:
         packet = located.packet
         if packet.apid == IDLE_APID and not self.show_idle:
             self.hidden_idle += 1
@@ -338,16 +232,6 @@ class _Printer:
         self.printed += 1
 
 
-def _note(message: str) -> None:
-    # Flush first so that with `2>&1` the note lands after the rows it follows.
-    sys.stdout.flush()
-    print(message, file=sys.stderr)
-
-
-def _error(message: object) -> None:
-    _note(f"error: {message}")
-
-
 def _decode(args: argparse.Namespace) -> int:
     sources = sum(bool(x) for x in (args.hex, args.file, args.pcap))
     if sources > 1:
@@ -362,21 +246,21 @@ def _decode(args: argparse.Namespace) -> int:
     else:
         status = _decode_hex(args.hex, printer)
     if printer.hidden_idle:
-        _note(
+        note(
             f"({printer.hidden_idle} idle packet{'' if printer.hidden_idle == 1 else 's'} "
             "hidden; --show-idle shows them)"
         )
     if status == EXIT_OK and printer.printed == 0 and printer.hidden_idle == 0:
-        _note("no packets in the input")
+        note("no packets in the input")
     return status
 
 
-def _emit_all(packets: Iterable[_Located], printer: _Printer, suffix: str = "") -> int:
+def _emit_all(packets: Iterable[LocatedPacket], printer: _Printer, suffix: str = "") -> int:
     try:
         for located in packets:
             printer.emit(located)
     except DecodeError as exc:
-        _error(f"{exc}{suffix}")
+        error(f"{exc}{suffix}")
         return EXIT_BAD_DATA
     return EXIT_OK
 
@@ -386,26 +270,26 @@ def _decode_hex(words: list[str], printer: _Printer) -> int:
         text = " ".join(words)
     else:
         if sys.stdin.isatty():
-            _note("reading hex from standard input (end with Ctrl-D)...")
+            note("reading hex from standard input (end with Ctrl-D)...")
         text = sys.stdin.read()
     try:
         buf = parse_hex(text)
     except DecodeError as exc:
-        _error(exc)
+        error(exc)
         return EXIT_BAD_DATA
-    return _emit_all(_extract([buf]), printer)
+    return _emit_all(extract_packets([buf]), printer)
 
 
 def _decode_file(path: str, printer: _Printer) -> int:
     if path == "-":
-        return _emit_all(_extract(_read_chunks(sys.stdin.buffer)), printer)
+        return _emit_all(extract_packets(read_chunks(sys.stdin.buffer)), printer)
     try:
         stream = open(path, "rb")  # noqa: SIM115 -- closed below, after the generator is done
     except OSError as exc:
-        _error(f"cannot read {path}: {exc.strerror}")
+        error(f"cannot read {path}: {exc.strerror}")
         return EXIT_USAGE
     with stream:
-        return _emit_all(_extract(_read_chunks(stream)), printer)
+        return _emit_all(extract_packets(read_chunks(stream)), printer)
 
 
 def _decode_pcap(path: str, port: int | None, printer: _Printer) -> int:
@@ -414,20 +298,20 @@ def _decode_pcap(path: str, port: int | None, printer: _Printer) -> int:
     except ModuleNotFoundError as exc:
         if exc.name is None or exc.name.split(".")[0] != "scapy":
             raise
-        _error("reading a capture needs scapy: pip install 'dawnlink[scapy]'")
+        error("reading a capture needs scapy: pip install 'dawnlink[scapy]'")
         return EXIT_USAGE
     status = EXIT_OK
     try:
         for frame, payload in read_pcap_datagrams(path, port):
             # Each datagram is its own stream: a bad one is reported and the next read.
-            packets = _extract([payload], frame)
+            packets = extract_packets([payload], frame)
             if _emit_all(packets, printer, f" (capture frame {frame})") != EXIT_OK:
                 status = EXIT_BAD_DATA
     except DecodeError as exc:  # the file is not a capture
-        _error(f"{path}: {exc}")
+        error(f"{path}: {exc}")
         return EXIT_BAD_DATA
     except OSError as exc:
-        _error(f"cannot read {path}: {exc.strerror}")
+        error(f"cannot read {path}: {exc.strerror}")
         return EXIT_USAGE
     return status
 
@@ -446,10 +330,10 @@ def _encode(args: argparse.Namespace) -> int:
         )
         octets = packet.encode()
     except (UsageError, DecodeError) as exc:
-        _error(exc)
+        error(exc)
         return EXIT_USAGE
     except OSError as exc:
-        _error(f"cannot read {args.data_file}: {exc.strerror}")
+        error(f"cannot read {args.data_file}: {exc.strerror}")
         return EXIT_USAGE
     if args.out is None:
         print(octets.hex())
@@ -457,7 +341,7 @@ def _encode(args: argparse.Namespace) -> int:
     try:
         Path(args.out).write_bytes(octets)
     except OSError as exc:
-        _error(f"cannot write {args.out}: {exc.strerror}")
+        error(f"cannot write {args.out}: {exc.strerror}")
         return EXIT_USAGE
     return EXIT_OK
 

@@ -29,6 +29,7 @@ synchronization flag (always "packets, no order"), VC access (VCA) and B_PDU ser
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from typing import Final
 
 from comms.buffers import BytesLike
@@ -183,7 +184,7 @@ class VcPacketSender:
         self._pack(as_packet_bytes(packet))
         return self._encode_units()
 
-    def add_packets(self, packets: list[Packet]) -> list[bytes]:
+    def add_packets(self, packets: Iterable[Packet]) -> list[bytes]:
         """``add_packet`` for many packets at once (one call, same frames)."""
         pack = self._pack
         for packet in packets:

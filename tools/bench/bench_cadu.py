@@ -130,7 +130,7 @@ def _send_chain_cases(encoder: CaduEncoder) -> list[Case]:
 
     def chain() -> bytes:
         sender = VcPacketSender(tm, 0x2A, 1)
-        frames = sender.add_packets(packets)  # type: ignore[arg-type]
+        frames = sender.add_packets(packets)
         frames += sender.flush()
         return encoder.encode_many(frames).tobytes()
 

@@ -90,10 +90,10 @@ def cases() -> list[Case]:
     send_group = f"TM tx {PACKET_LENGTH} B packets"
 
     def to_frames() -> None:
-        sender.add_packets(packets)  # type: ignore[arg-type]
+        sender.add_packets(packets)
 
     def to_cadus() -> None:
-        produced = sender.add_packets(packets)  # type: ignore[arg-type]
+        produced = sender.add_packets(packets)
         rows = np.frombuffer(b"".join(produced), dtype=np.uint8).reshape(-1, TM_LENGTH)
         codeblocks = randomize_tm_many(rs.encode_many(rows))
         cadus = np.empty((codeblocks.shape[0], 4 + codeblocks.shape[1]), dtype=np.uint8)
@@ -143,7 +143,7 @@ def cases() -> list[Case]:
     encoder = CaduEncoder(CaduParams(TM_LENGTH, interleave=5))
 
     def to_cadus_encoder() -> None:
-        encoder.encode_many(b"".join(sender.add_packets(packets))).tobytes()  # type: ignore[arg-type]
+        encoder.encode_many(b"".join(sender.add_packets(packets))).tobytes()
 
     result.append(
         Case(
