@@ -5,7 +5,7 @@ type   name                    here
 =====  ======================  =============================================================
 0      modular (4.2.2.3)       numpy: big-endian words aligned on file offset, sum mod 2^32
 1      CRC-32 Proximity-1      **not supported**: no independent vector to check it against
-2      CRC-32C (Castagnoli)    crcmod's C extension (comms.crc.crc32c)
+2      CRC-32C (Castagnoli)    comms.crc.crc32c (anycrc, sliced, in C)
 3      CRC-32 (ISO-HDLC)       zlib (comms.crc.crc32)
 15     null (4.2.2.4)          always 0
 =====  ======================  =============================================================

@@ -35,7 +35,6 @@ so a decoded PDU never pins the caller's receive buffer.
 
 from __future__ import annotations
 
-import binascii
 import struct
 from collections.abc import Iterable
 from typing import ClassVar, Final, Self, TypeAlias
@@ -75,6 +74,7 @@ from comms.cfdp.tlv import (
     decode_tlv,
     encode_lv,
 )
+from comms.crc import crc16_ccitt
 from comms.errors import DecodeError, UsageError
 
 __all__ = [
@@ -106,7 +106,6 @@ _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 _U16 = struct.Struct(">H")
 _new = object.__new__
-_crc_hqx = binascii.crc_hqx
 _CONDITIONS: Final = tuple(ConditionCode)
 _CHECKSUMS: Final = {int(t): t for t in ChecksumType}
 
@@ -136,7 +135,7 @@ def _finish(header: PduHeader, pdu_type_bits: int, octet3_bits: int, body: bytes
         + body
     )
     if crc:
-        out += _U16.pack(_crc_hqx(out, 0xFFFF))
+        out += _U16.pack(crc16_ccitt(out))
     return out
 
 
@@ -922,8 +921,8 @@ def decode_pdu(buf: BytesLike, *, verify_crc: bool = True) -> Pdu:
         if total < header_length + 2:
             raise short("PDU CRC", header_length, 2, total - header_length)
         end -= 2
-        if verify_crc and _crc_hqx(raw, 0xFFFF):
-            computed = _crc_hqx(raw[:end], 0xFFFF)
+        if verify_crc and crc16_ccitt(raw):
+            computed = crc16_ccitt(raw[:end])
             raise CrcError(
                 "PDU CRC mismatch", offset=end, expected=computed, got=raw[end] << 8 | raw[end + 1]
             )

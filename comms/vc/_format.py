@@ -9,10 +9,10 @@ and no per-field validation (the senders only ever pass in-range values).
 
 from __future__ import annotations
 
-import binascii
 import struct
 from typing import Final
 
+from comms.crc import crc16_ccitt
 from comms.errors import UsageError
 from comms.frames.aos import AOS_IDLE_VCID
 from comms.frames.fhec import fhec_encode
@@ -27,7 +27,6 @@ Params = TmParams | AosParams | UslpParams
 _TM_HEADER: Final = struct.Struct(">HBBH")
 _U16: Final = struct.Struct(">H")
 _U32: Final = struct.Struct(">I")
-_crc_hqx = binascii.crc_hqx
 #: USLP first header pointer when no packet starts in the TFDZ (732.1-B-2 4.1.4.2.4.4).
 USLP_NO_PACKET_START: Final = 0xFFFF
 
@@ -105,7 +104,7 @@ class _TmBuilder(FrameBuilder):
             (_TM_HEADER.pack(self._w0, mc_count, vc_count, self._w2 | fhp), self._sh, data, ocf)
         )
         if self.has_fecf:
-            return frame + _U16.pack(_crc_hqx(frame, 0xFFFF))
+            return frame + _U16.pack(crc16_ccitt(frame))
         return frame
 
     def idle_frame(self, vc_count: int, mc_count: int, ocf: bytes) -> bytes:
@@ -150,7 +149,7 @@ class _AosBuilder(FrameBuilder):
         else:
             frame = b"".join((*parts, data, ocf))
         if self.has_fecf:
-            return frame + _U16.pack(_crc_hqx(frame, 0xFFFF))
+            return frame + _U16.pack(crc16_ccitt(frame))
         return frame
 
     def idle_frame(self, vc_count: int, mc_count: int, ocf: bytes) -> bytes:
@@ -222,7 +221,7 @@ class _UslpBuilder(FrameBuilder):
             )
         )
         if self._fecf_length == 2:
-            return frame + _U16.pack(_crc_hqx(frame, 0xFFFF))
+            return frame + _U16.pack(crc16_ccitt(frame))
         if self._fecf_length == 4:
             return frame + _U32.pack(crc32_uslp(frame))
         return frame

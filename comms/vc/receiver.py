@@ -36,7 +36,6 @@ Left out: the TM/AOS VC frame, VC access and bitstream services, SDLS, the AOS
 
 from __future__ import annotations
 
-import binascii
 import struct
 from collections.abc import Iterable
 from typing import Final
@@ -46,6 +45,7 @@ import numpy.typing as npt
 
 from comms.buffers import BytesLike
 from comms.coding.randomizer import randomize_tm_many
+from comms.crc import crc16_ccitt
 from comms.encap import EncapsulationPacket, ProtocolId, header_length, packet_length
 from comms.errors import DecodeError, UsageError
 from comms.frames._value import FecfError
@@ -77,7 +77,6 @@ _AOS_HEADER: Final = struct.Struct(">HI")
 _USLP_HEADER: Final = struct.Struct(">IHB")
 _U16: Final = struct.Struct(">H")
 _U32: Final = struct.Struct(">I")
-_crc_hqx = binascii.crc_hqx
 _new = object.__new__
 _USLP_NO_PACKET_START: Final = 0xFFFF
 _MAX_PACKET_LENGTH: Final = 65542 + 2  # a Space Packet: 6 + 65536 (encap may be longer)
@@ -227,12 +226,12 @@ class MasterChannelReceiver:
             return
         kind = self._kind
         if kind == 0:
-            if self._fecf and _crc_hqx(buf, 0xFFFF):
+            if self._fecf and crc16_ccitt(buf):
                 self._crc_failure()
                 return
             self._tm_body(buf, 0)
         elif kind == 1:
-            if self._fecf and _crc_hqx(buf, 0xFFFF):
+            if self._fecf and crc16_ccitt(buf):
                 self._crc_failure()
                 return
             self._aos_body(buf, 0)
@@ -279,7 +278,7 @@ class MasterChannelReceiver:
         body = self._tm_body if kind == 0 else self._aos_body
         check = bool(self._fecf)
         frames_view = memoryview(buf)
-        crc = _crc_hqx
+        crc = crc16_ccitt
         counters.frames += len(buf) // length
         for off in range(0, len(buf), length):
             if check and crc(frames_view[off : off + length], 0xFFFF):
@@ -453,7 +452,7 @@ class MasterChannelReceiver:
     def _uslp(self, buf: bytes) -> None:
         n = len(buf)
         fecf = self._fecf
-        if fecf == 2 and _crc_hqx(buf, 0xFFFF):
+        if fecf == 2 and crc16_ccitt(buf):
             self._crc_failure()
             return
         if fecf == 4 and crc32_uslp(buf[: n - 4]) != _U32.unpack_from(buf, n - 4)[0]:

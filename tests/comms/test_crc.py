@@ -7,7 +7,10 @@ CRC-16/IBM-3740 a.k.a. CCITT-FALSE 0x29B1, CRC-32/ISO-HDLC 0xCBF43926, CRC-32/IS
 
 from __future__ import annotations
 
+import binascii
+
 import crcmod.predefined
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -41,8 +44,18 @@ def test_incremental_equals_whole(a: bytes, b: bytes) -> None:
     assert crc32c(b, crc32c(a)) == crc32c(a + b)
 
 
-@given(st.binary(max_size=2048))
-def test_against_crcmod(data: bytes) -> None:
-    # crcmod's catalogue definitions are an independent implementation.
+@given(st.binary(max_size=2048), st.integers(0, 0xFFFF))
+def test_against_crcmod(data: bytes, start: int) -> None:
+    # crcmod's catalogue definitions are an independent implementation; the sizes span
+    # both CRC-16 engines (crc_hqx below 96 octets, anycrc above).
     assert crc16_ccitt(data) == crcmod.predefined.mkCrcFun("crc-ccitt-false")(data)
+    assert crc16_ccitt(data, start) == binascii.crc_hqx(data, start)
     assert crc32(data) == crcmod.predefined.mkCrcFun("crc-32")(data)
+    assert crc32c(data) == crcmod.predefined.mkCrcFun("crc-32c")(data)
+
+
+@pytest.mark.parametrize("size", [0, 1, 95, 96, 97, 1113, 4096, 70000])
+def test_engine_boundary(size: int) -> None:
+    data = bytes((i * 37 + 11) & 0xFF for i in range(size))
+    assert crc16_ccitt(data) == binascii.crc_hqx(data, 0xFFFF)
+    assert crc16_ccitt(memoryview(data)) == binascii.crc_hqx(data, 0xFFFF)
