@@ -7,11 +7,14 @@
 
 Plus the package dependency table: comms never imports links, gateway or tools; links
 never imports gateway or tools. scapy is an optional import confined to comms/scapy/.
+Each package may import only the standard library and the third-party libraries listed
+for it below (ARCHITECTURE.md's table, plus anycrc: see comms/crc.py for why).
 """
 
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,14 @@ ROOT = Path(__file__).resolve().parent.parent
 LINKS_CLOCK_ADAPTERS = {"links/clock.py", "links/realtime.py"}
 CLOCK_CALLS = {"time", "monotonic", "perf_counter", "time_ns", "monotonic_ns", "now", "utcnow"}
 MQTT_MODULES = {"aiomqtt", "paho", "asyncio_mqtt", "amqtt", "gmqtt"}
+
+
+# Third-party imports allowed per package. Optional heavy ones (scapy, itur, matplotlib)
+# must be imported lazily inside functions; the lists still name them.
+THIRD_PARTY = {
+    "comms": {"numpy", "crcmod", "anycrc", "spacepackets", "cryptography", "scapy"},
+    "links": {"numpy", "sgp4", "itur", "matplotlib"},
+}
 
 
 def _python_files(package: str) -> list[Path]:
@@ -112,3 +123,13 @@ def test_rule3_only_gateway_knows_mqtt(path: Path) -> None:
     rel = _rel(path)
     bad = [(line, name) for line, name in _imports(path) if _top(name) in MQTT_MODULES]
     assert not bad, f"{rel} imports {bad}: only gateway/ knows MQTT (rule 3)"
+
+
+@pytest.mark.parametrize("path", [p for pkg in THIRD_PARTY for p in _python_files(pkg)], ids=_rel)
+def test_third_party_imports_are_the_listed_ones(path: Path) -> None:
+    rel = _rel(path)
+    package = rel.split("/")[0]
+    ours = {"comms", "links", "gateway", "tools", "tests"}
+    allowed = set(sys.stdlib_module_names) | THIRD_PARTY[package] | ours
+    bad = [(line, name) for line, name in _imports(path) if _top(name) not in allowed]
+    assert not bad, f"{rel} imports {bad}: not in the {package} dependency list"
