@@ -36,36 +36,58 @@ def _sp_decode(raw: bytes) -> SpSpacePacket:
     return SpSpacePacket(header, None, raw[6 : header.packet_len])
 
 
+_BATCH = 256
+
+
 def _decode_cases(size: int) -> list[Case]:
+    # Each call decodes a batch of distinct packets in one loop, the same loop for both
+    # sides: a stream decoder's shape, and it keeps one Python call per packet (about
+    # 60 ns, a quarter of our decode) out of the per-packet figure.
     group = f"decode {size} B"
-    ours = SpacePacket(apid=_APID, data=os.urandom(size), sequence_count=77)
-    raw = ours.encode()
+    raws = [
+        SpacePacket(apid=_APID, data=os.urandom(size), sequence_count=i).encode()
+        for i in range(_BATCH)
+    ]
+    nbytes = sum(len(raw) for raw in raws)
+
+    def theirs() -> object:
+        for raw in raws:
+            last = _sp_decode(raw)
+        return last
+
+    def theirs_header() -> object:
+        unpack = SpacePacketHeader.unpack
+        for raw in raws:
+            last = unpack(raw)
+        return last
+
+    def ours() -> object:
+        decode = SpacePacket.decode
+        for raw in raws:
+            last = decode(raw)
+        return last
+
+    def ours_fields() -> object:
+        decode = SpacePacket.decode
+        for raw in raws:
+            packet = decode(raw)
+            last = packet.apid, packet.sequence_count, packet.data
+        return last
+
     return [
-        Case(group, "spacepackets", lambda: _sp_decode(raw), nbytes=len(raw)),
-        Case(
-            group,
-            "spacepackets header only",
-            lambda: SpacePacketHeader.unpack(raw),
-            nbytes=len(raw),
-            peer="spacepackets",
-        ),
-        Case(
-            group, "dawnlink", lambda: SpacePacket.decode(raw), nbytes=len(raw), peer="spacepackets"
-        ),
+        Case(group, "spacepackets", theirs, _BATCH, nbytes),
+        Case(group, "spacepackets header only", theirs_header, _BATCH, nbytes, "spacepackets"),
+        Case(group, "dawnlink", ours, _BATCH, nbytes, "spacepackets"),
         Case(
             group,
             "dawnlink+fields",
-            lambda: _decode_and_read(raw),
-            nbytes=len(raw),
-            peer="spacepackets",
+            ours_fields,
+            _BATCH,
+            nbytes,
+            "spacepackets",
             note="decode, then read apid, sequence_count and data",
         ),
     ]
-
-
-def _decode_and_read(raw: bytes) -> object:
-    packet = SpacePacket.decode(raw)
-    return packet.apid, packet.sequence_count, packet.data
 
 
 def _encode_cases(size: int) -> list[Case]:
