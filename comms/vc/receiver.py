@@ -579,7 +579,11 @@ class MasterChannelReceiver:
             b0 = buf[pos]
             if b0 & 0xE7 >= 0x07:
                 if b0 >= 0x20:
+                    # _deliver counts the packets it delivers itself: keep them out of
+                    # the tally of this loop's Space Packets below.
+                    delivered -= len(packets)
                     stop = self._other_packet(vc, buf, pos, end)
+                    delivered += len(packets)
                     if stop <= pos:  # dropped (-1), or a partial packet to keep
                         pos = stop
                         break

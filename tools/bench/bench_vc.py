@@ -8,6 +8,11 @@ existing codecs: ``TmFrame.decode`` per frame, then ``PacketExtractor.feed`` of 
 field (no first header pointer checks, no gap handling). spacepackets has no virtual
 channel service, so there is no peer library figure; the rates are absolute.
 
+TC receive: 2000-octet Space Packets segmented by :class:`comms.vc.MapSender` into
+1024-octet TC frames (segment header, FECF), reassembled by
+:class:`comms.vc.MapReassembler` from the frame octets; the reference is
+``TcFrame.decode`` of the same frames alone, so the ratio is the cost of reassembly.
+
 Send: 256-octet packets into 1115-octet TM frames (the issue's target is 500 Mbps of
 packets into CADUs), then the frames through Reed-Solomon (255,223) interleave 5,
 the randomizer and the ASM, once with the primitives and once with
@@ -21,9 +26,9 @@ import os
 import numpy as np
 
 from comms.coding import ASM, ReedSolomon, randomize_tm_many
-from comms.frames import TmFrame, TmParams
+from comms.frames import TcFrame, TcParams, TmFrame, TmParams
 from comms.spp import PacketExtractor, SpacePacket
-from comms.vc import MasterChannelReceiver, VcPacketSender
+from comms.vc import MapReassembler, MapSender, MasterChannelReceiver, VcPacketSender
 from tools.bench import Case
 
 BATCH = 256
@@ -101,7 +106,35 @@ def cases() -> list[Case]:
         cadus[:, 4:] = codeblocks
         cadus.tobytes()
 
+    tc_params = TcParams(has_segment_header=True)
+    tc_sender = MapSender(tc_params, SCID, 1, map_id=2)
+    tc_packets = [SpacePacket(apid=5, data=bytes(1994), sequence_count=i) for i in range(32)]
+    tc_frames = [f.encode() for p in tc_packets for f in tc_sender.add_packet(p)]
+    tc_nbytes = sum(map(len, tc_frames))
+    tc_group = f"TC rx {len(tc_frames)} frames, 2000 B packets segmented"
+    reassembler = MapReassembler(tc_params)
+
+    def tc_decode_only() -> None:
+        decode = TcFrame.decode
+        for frame in tc_frames:
+            decode(frame, tc_params)
+
+    def tc_reassemble() -> None:
+        rx = reassembler.receive_bytes
+        for frame in tc_frames:
+            rx(frame)
+        reassembler.packets()
+
     result = [
+        Case(tc_group, "TcFrame.decode", tc_decode_only, items=len(tc_frames), nbytes=tc_nbytes),
+        Case(
+            tc_group,
+            "MapReassembler.receive_bytes",
+            tc_reassemble,
+            items=len(tc_frames),
+            nbytes=tc_nbytes,
+            peer="TcFrame.decode",
+        ),
         Case(group, "TmFrame.decode + PacketExtractor", naive, items=BATCH, nbytes=nbytes),
         Case(
             group,
