@@ -1,0 +1,158 @@
+"""The gateway daemon: one task group owning the HTTP endpoint, the MQTT link with its
+outbox publisher, and (later) the ingest pipeline.
+
+The pipeline plugs in as a :data:`Pipeline` coroutine function: it is started in the
+gateway's task group with the gateway itself, and hands products to
+:meth:`Gateway.put_product` (or whole batches of :class:`OutboxMessage` to
+``gateway.outbox`` via ``asyncio.to_thread``). Stopping (SIGTERM) ends the pipeline
+first, then lets the publisher flush the outbox for up to ``shutdown_grace_s`` while the
+broker is reachable, then says ``offline`` and disconnects; whatever is still in the
+outbox is published on the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import Any
+
+from gateway.config import GatewayConfig
+from gateway.http import HttpServer
+from gateway.messages import OutboxMessage, Topics, envelope
+from gateway.metrics import Registry
+from gateway.mqtt import MqttLink
+from gateway.outbox import Outbox, OutboxPublisher
+
+__all__ = ["Gateway", "Pipeline"]
+
+Pipeline = Callable[["Gateway"], Coroutine[Any, Any, None]]
+
+
+class Gateway:
+    def __init__(
+        self,
+        config: GatewayConfig,
+        *,
+        pipeline: Pipeline | None = None,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.time,
+        shutdown_grace_s: float = 10.0,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.config = config
+        self.log = logger or logging.getLogger("gateway")
+        self.registry = Registry()
+        self.topics = Topics(config.mqtt.topic_prefix, config.spacecraft.name)
+        ob = config.outbox
+        self.outbox = Outbox(
+            ob.path,
+            max_rows=ob.max_rows,
+            max_bytes=ob.max_bytes,
+            overflow=ob.overflow,
+            synchronous=ob.synchronous,
+            clock=clock,
+        )
+        self.outbox.register_metrics(self.registry)
+        self.mqtt = MqttLink(
+            config.mqtt,
+            self.topics,
+            rng=rng or random.Random(),
+            registry=self.registry,
+            inflight_window=ob.inflight_window,
+        )
+        self.publisher = OutboxPublisher(self.outbox, window=ob.inflight_window)
+        self.mqtt.add_session_job(self._drain)
+        self.http: HttpServer | None = None
+        if config.metrics.enabled:
+            max_age = config.metrics.max_outbox_age_s
+            self.http = HttpServer(
+                self.registry,
+                [self.mqtt.health, lambda: self.outbox.health(max_age)],
+                host=config.metrics.host,
+                port=config.metrics.port,
+            )
+        self.pipeline = pipeline
+        self.shutdown_grace_s = shutdown_grace_s
+        self._stop = asyncio.Event()
+        self.started = asyncio.Event()
+
+    async def _drain(self, session: Any) -> None:
+        await self.publisher.drain(session.publish_row)
+
+    async def put_product(
+        self,
+        product: str,
+        data: bytes | Mapping[str, Any] | Sequence[Any] | str | int | float | None,
+        *,
+        message_id: str,
+        earth_receive_time: float,
+        stations: Sequence[str],
+        spacecraft_time: float | None = None,
+        apid: int | None = None,
+    ) -> int:
+        """Store one product for publishing on ``.../products/<product>``; returns its rowid.
+
+        In ``payload_format = "json"`` the payload is the envelope (docs/gateway.md); in
+        ``"raw"`` it is ``data`` itself (bytes only) and the id rides in the MQTT 5
+        user property alone.
+        """
+        if self.config.mqtt.payload_format == "raw":
+            if not isinstance(data, bytes):
+                raise TypeError("payload_format 'raw' publishes bytes only")
+            payload = data
+        else:
+            payload = envelope(
+                message_id=message_id,
+                product=product,
+                data=data,
+                earth_receive_time=earth_receive_time,
+                stations=stations,
+                spacecraft_time=spacecraft_time,
+                apid=apid,
+            )
+        message = OutboxMessage(
+            self.topics.product(product), payload, message_id, qos=self.config.mqtt.qos
+        )
+        return await asyncio.to_thread(self.outbox.put, message)
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to flush and return (safe from a signal handler)."""
+        self._stop.set()
+
+    async def run(self) -> None:
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                if self.http is not None:
+                    await self.http.start()
+                    http_task = tasks.create_task(self.http.serve(), name="http")
+                mqtt_task = tasks.create_task(self.mqtt.run(), name="mqtt")
+                pipeline_task: asyncio.Task[None] | None = None
+                if self.pipeline is not None:
+                    pipeline_task = tasks.create_task(self.pipeline(self), name="pipeline")
+                self.started.set()
+                self.log.info("gateway running for %s", self.topics.root)
+                await self._stop.wait()
+                self.log.info("stopping: flushing %d queued messages", len(self.outbox))
+                if pipeline_task is not None:
+                    pipeline_task.cancel()
+                await self._flush()
+                self.mqtt.stop()
+                await mqtt_task
+                if self.http is not None:
+                    http_task.cancel()
+        finally:
+            self.outbox.close()
+        self.log.info("gateway stopped; %d messages left for the next start", len(self.outbox))
+
+    async def _flush(self) -> None:
+        # A bounded wait for the publisher to empty the outbox: polled, since acks land
+        # in batches from a worker thread. Skipped when the broker is away.
+        try:
+            async with asyncio.timeout(self.shutdown_grace_s):
+                while len(self.outbox) and self.mqtt.connected:
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            pass

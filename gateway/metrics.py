@@ -1,0 +1,155 @@
+"""A small counters-and-gauges registry rendered as Prometheus text exposition 0.0.4.
+
+Our own rather than prometheus_client: the gateway needs a dozen unlabelled or
+lightly-labelled series, and the text format is a few lines to write
+(https://prometheus.io/docs/instrumenting/exposition_formats/), so a dependency would
+cost more than it saves. No histograms or summaries yet; no global default registry
+(each gateway builds one and hands it to whoever counts).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import Final
+
+from comms.errors import UsageError
+
+__all__ = ["CONTENT_TYPE", "Counter", "Gauge", "Registry"]
+
+CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
+_NAME: Final = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+_LABEL: Final = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+Labels = tuple[tuple[str, str], ...]
+
+
+def _format_value(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == int(value) and abs(value) < 2**53:
+        return str(int(value))
+    return repr(value)
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _labels(labels: dict[str, str]) -> Labels:
+    for key in labels:
+        if not _LABEL.match(key) or key.startswith("__"):
+            raise UsageError(f"Label name {key!r} is not a valid Prometheus label name.")
+    return tuple(sorted(labels.items()))
+
+
+class _Metric:
+    kind = ""
+
+    def __init__(self, name: str, help: str) -> None:
+        if not _NAME.match(name):
+            raise UsageError(f"Metric name {name!r} is not a valid Prometheus metric name.")
+        self.name = name
+        self.help = help
+        self._values: dict[Labels, float] = {}
+
+    def samples(self) -> list[tuple[Labels, float]]:
+        return sorted(self._values.items())
+
+    def value(self, **labels: str) -> float:
+        read: Callable[[], float] | None = getattr(self, "_read", None)
+        if read is not None:
+            return float(read())
+        return self._values.get(_labels(labels), 0.0)
+
+    def render(self) -> list[str]:
+        lines = [
+            f"# HELP {self.name} {self.help.replace(chr(92), chr(92) * 2).replace(chr(10), ' ')}",
+            f"# TYPE {self.name} {self.kind}",
+        ]
+        for labels, value in self.samples():
+            text = ",".join(f'{k}="{_escape(v)}"' for k, v in labels)
+            series = f"{self.name}{{{text}}}" if text else self.name
+            lines.append(f"{series} {_format_value(value)}")
+        return lines
+
+
+class Counter(_Metric):
+    """A value that only goes up (events since start). Name it ``..._total``."""
+
+    kind = "counter"
+
+    def __init__(self, name: str, help: str, read: Callable[[], float] | None = None) -> None:
+        super().__init__(name, help)
+        self._read = read
+        self._values[()] = 0.0
+
+    def samples(self) -> list[tuple[Labels, float]]:
+        if self._read is not None:
+            return [((), float(self._read()))]
+        return super().samples()
+
+    def inc(self, amount: float = 1.0, **labels: str) -> None:
+        if self._read is not None:
+            raise UsageError(f"Counter {self.name} reads its value from a callback.")
+        if amount < 0:
+            raise UsageError("A counter only goes up: use a Gauge for values that fall.")
+        key = _labels(labels)
+        self._values[key] = self._values.get(key, 0.0) + amount
+        if key and () in self._values and self._values[()] == 0.0:
+            # Once labelled series exist the unlabelled zero placeholder is noise.
+            del self._values[()]
+
+
+class Gauge(_Metric):
+    """A value that goes up and down, set directly or read from a callback at scrape."""
+
+    kind = "gauge"
+
+    def __init__(self, name: str, help: str, read: Callable[[], float] | None = None) -> None:
+        super().__init__(name, help)
+        self._read = read
+
+    def set(self, value: float, **labels: str) -> None:
+        if self._read is not None:
+            raise UsageError(f"Gauge {self.name} reads its value from a callback; do not set it.")
+        self._values[_labels(labels)] = float(value)
+
+    def samples(self) -> list[tuple[Labels, float]]:
+        if self._read is not None:
+            return [((), float(self._read()))]
+        return super().samples()
+
+
+class Registry:
+    """The metrics of one gateway, rendered in registration order."""
+
+    def __init__(self) -> None:
+        self._metrics: dict[str, _Metric] = {}
+
+    def _add(self, metric: _Metric) -> None:
+        if metric.name in self._metrics:
+            raise UsageError(f"Metric {metric.name} is already registered.")
+        self._metrics[metric.name] = metric
+
+    def counter(self, name: str, help: str, read: Callable[[], float] | None = None) -> Counter:
+        metric = Counter(name, help, read)
+        self._add(metric)
+        return metric
+
+    def gauge(self, name: str, help: str, read: Callable[[], float] | None = None) -> Gauge:
+        metric = Gauge(name, help, read)
+        self._add(metric)
+        return metric
+
+    def get(self, name: str) -> _Metric:
+        return self._metrics[name]
+
+    def render(self) -> str:
+        lines: list[str] = []
+        for metric in self._metrics.values():
+            lines.extend(metric.render())
+        return "\n".join(lines) + "\n"
