@@ -1,13 +1,20 @@
 """dawnlink links: the link simulator (orbits, contacts, Doppler, channels, emulator).
 
-Geometry layer (this package's first part): :class:`Satellite` (SGP4),
-:class:`GroundStation`, :func:`find_passes` / :func:`find_contacts` (contact windows),
-sun-synchronous builders, look angles, Doppler (shift, rate, residual after
-pre-compensation, carrier lock), free-space loss and uncoded BER. Times are UTC,
-passed in explicitly (:class:`Epoch`); nothing here reads the wall clock.
+- geometry: :class:`Satellite` (SGP4), :class:`GroundStation`, :func:`find_passes` /
+  :func:`find_contacts` (contact windows), sun-synchronous builders, look angles;
+- Doppler: shift, rate, residual after pre-compensation, carrier lock;
+- RF: free-space loss, BER, the link budget (:func:`link_budget`, ITU-R propagation
+  through itur, imported only when used), CCSDS code tables and ACM;
+- optical: :class:`OpticalLink` (beam, pointing, turbulence, clouds, detection);
+- impairments: :class:`Channel` (bit errors, Gilbert-Elliott bursts, delay, rate,
+  duplication, reordering), seeded and reproducible.
+
+Times are UTC, passed in explicitly (:class:`Epoch`); nothing here reads the wall clock
+except :mod:`links.clock`, the real-time adapter.
 """
 
 from links.ber import ber_8psk, ber_bpsk, ber_qpsk, q_function
+from links.budget import LinkBudget, RfLink, link_budget, slant_range_from_elevation_m
 from links.contact_plan import passes_to_csv, passes_to_ion, passes_to_json, passes_to_rows
 from links.doppler import (
     CarrierLock,
@@ -30,9 +37,13 @@ from links.geometry import (
     look_angles,
     slant_range_m,
 )
+from links.impairments import Batch, Channel, ChannelModel, DeliveryFlag, GilbertElliott
+from links.modcod import STANDARD_MODCODS, CodePerformance, ModCod, Modulation, select_modcods
+from links.optical import OpticalDetector, OpticalLink
 from links.orbit import ACCELERATED, Satellite, propagate_teme
 from links.passes import Pass, coarse_step_s, find_contacts, find_passes
 from links.pathloss import fspl_db, wavelength_to_frequency_hz
+from links.propagation import AtmosphereTable, NoAtmosphere, RainFadeModel, ScintillationModel
 from links.sso import sso_constellation, sso_inclination_deg, sso_satellite
 from links.stations import GroundStation
 from links.sun import illumination, sun_position_teme, sun_ra_dec_deg
@@ -41,16 +52,33 @@ from links.times import Epoch
 __all__ = [
     "ACCELERATED",
     "SPEED_OF_LIGHT_M_S",
+    "STANDARD_MODCODS",
+    "AtmosphereTable",
+    "Batch",
     "CarrierLock",
     "CarrierTracker",
+    "Channel",
+    "ChannelModel",
+    "CodePerformance",
+    "DeliveryFlag",
     "Doppler",
     "DopplerProfile",
     "Epoch",
+    "GilbertElliott",
     "GroundStation",
+    "LinkBudget",
     "LookAngles",
+    "ModCod",
+    "Modulation",
+    "NoAtmosphere",
+    "OpticalDetector",
+    "OpticalLink",
     "Pass",
+    "RainFadeModel",
     "ResidualDoppler",
+    "RfLink",
     "Satellite",
+    "ScintillationModel",
     "ber_8psk",
     "ber_bpsk",
     "ber_qpsk",
@@ -65,6 +93,7 @@ __all__ = [
     "isl_doppler",
     "light_time_s",
     "line_of_sight",
+    "link_budget",
     "look_angles",
     "pass_doppler",
     "passes_to_csv",
@@ -74,6 +103,8 @@ __all__ = [
     "propagate_teme",
     "q_function",
     "residual_doppler",
+    "select_modcods",
+    "slant_range_from_elevation_m",
     "slant_range_m",
     "sso_constellation",
     "sso_inclination_deg",

@@ -29,6 +29,7 @@ import numpy as np
 
 from comms.cli.common import EXIT_OK, EXIT_USAGE, add_command
 from comms.errors import UsageError
+from links.budget_cli import add_budget_parser
 from links.contact_plan import passes_to_csv, passes_to_ion, passes_to_rows
 from links.doppler import DopplerProfile, pass_doppler
 from links.orbit import Satellite
@@ -226,10 +227,11 @@ def _register_contact_plan(actions: argparse._SubParsersAction[Any]) -> None:
 
 
 # One registrar per action; `budget` and `run` (link budget, link emulator) go here.
-_ACTIONS: list[Callable[[argparse._SubParsersAction[Any]], None]] = [
+_ACTIONS: list[Callable[[argparse._SubParsersAction[Any]], object]] = [
     _register_passes,
     _register_doppler,
     _register_contact_plan,
+    add_budget_parser,
 ]
 
 
