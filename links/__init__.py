@@ -15,6 +15,14 @@ except :mod:`links.clock`, the real-time adapter.
 
 from links.ber import ber_8psk, ber_bpsk, ber_qpsk, q_function
 from links.budget import LinkBudget, RfLink, link_budget, slant_range_from_elevation_m
+from links.clock import (
+    Clock,
+    RealClock,
+    VirtualClock,
+    VirtualTimeEventLoop,
+    new_virtual_event_loop,
+    run_virtual,
+)
 from links.contact_plan import passes_to_csv, passes_to_ion, passes_to_json, passes_to_rows
 from links.doppler import (
     CarrierLock,
@@ -59,6 +67,7 @@ __all__ = [
     "CarrierTracker",
     "Channel",
     "ChannelModel",
+    "Clock",
     "CodePerformance",
     "DeliveryFlag",
     "Doppler",
@@ -75,10 +84,13 @@ __all__ = [
     "OpticalLink",
     "Pass",
     "RainFadeModel",
+    "RealClock",
     "ResidualDoppler",
     "RfLink",
     "Satellite",
     "ScintillationModel",
+    "VirtualClock",
+    "VirtualTimeEventLoop",
     "ber_8psk",
     "ber_bpsk",
     "ber_qpsk",
@@ -95,6 +107,7 @@ __all__ = [
     "line_of_sight",
     "link_budget",
     "look_angles",
+    "new_virtual_event_loop",
     "pass_doppler",
     "passes_to_csv",
     "passes_to_ion",
@@ -103,6 +116,7 @@ __all__ = [
     "propagate_teme",
     "q_function",
     "residual_doppler",
+    "run_virtual",
     "select_modcods",
     "slant_range_from_elevation_m",
     "slant_range_m",
