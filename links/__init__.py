@@ -6,6 +6,8 @@
 - RF: free-space loss, BER, the link budget (:func:`link_budget`, ITU-R propagation
   through itur, imported only when used), CCSDS code tables and ACM;
 - optical: :class:`OpticalLink` (beam, pointing, turbulence, clouds, detection);
+- emulation: :class:`PassEmulator` runs a scenario (TOML) through a pass;
+  :class:`EmulatedLink` forwards UDP/TCP through a channel;
 - impairments: :class:`Channel` (bit errors, Gilbert-Elliott bursts, delay, rate,
   duplication, reordering), seeded and reproducible.
 
@@ -37,6 +39,7 @@ from links.doppler import (
     pass_doppler,
     residual_doppler,
 )
+from links.emulator import EmulatedLink, EmulationReport, LinkTimeline, PassEmulator, link_timeline
 from links.geometry import (
     SPEED_OF_LIGHT_M_S,
     LookAngles,
@@ -52,6 +55,7 @@ from links.orbit import ACCELERATED, Satellite, propagate_teme
 from links.passes import Pass, coarse_step_s, find_contacts, find_passes
 from links.pathloss import fspl_db, wavelength_to_frequency_hz
 from links.propagation import AtmosphereTable, NoAtmosphere, RainFadeModel, ScintillationModel
+from links.scenario import Scenario, load_scenario, parse_scenario, scenario_to_toml
 from links.sso import sso_constellation, sso_inclination_deg, sso_satellite
 from links.stations import GroundStation
 from links.sun import illumination, sun_position_teme, sun_ra_dec_deg
@@ -72,10 +76,13 @@ __all__ = [
     "DeliveryFlag",
     "Doppler",
     "DopplerProfile",
+    "EmulatedLink",
+    "EmulationReport",
     "Epoch",
     "GilbertElliott",
     "GroundStation",
     "LinkBudget",
+    "LinkTimeline",
     "LookAngles",
     "ModCod",
     "Modulation",
@@ -83,11 +90,13 @@ __all__ = [
     "OpticalDetector",
     "OpticalLink",
     "Pass",
+    "PassEmulator",
     "RainFadeModel",
     "RealClock",
     "ResidualDoppler",
     "RfLink",
     "Satellite",
+    "Scenario",
     "ScintillationModel",
     "VirtualClock",
     "VirtualTimeEventLoop",
@@ -106,8 +115,11 @@ __all__ = [
     "light_time_s",
     "line_of_sight",
     "link_budget",
+    "link_timeline",
+    "load_scenario",
     "look_angles",
     "new_virtual_event_loop",
+    "parse_scenario",
     "pass_doppler",
     "passes_to_csv",
     "passes_to_ion",
@@ -117,6 +129,7 @@ __all__ = [
     "q_function",
     "residual_doppler",
     "run_virtual",
+    "scenario_to_toml",
     "select_modcods",
     "slant_range_from_elevation_m",
     "slant_range_m",

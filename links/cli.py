@@ -34,6 +34,7 @@ from links.contact_plan import passes_to_csv, passes_to_ion, passes_to_rows
 from links.doppler import DopplerProfile, pass_doppler
 from links.orbit import Satellite
 from links.passes import Pass, find_contacts
+from links.run_cli import add_run_parser
 from links.sso import sso_constellation
 from links.stations import GroundStation
 from links.times import Epoch
@@ -232,6 +233,7 @@ _ACTIONS: list[Callable[[argparse._SubParsersAction[Any]], object]] = [
     _register_doppler,
     _register_contact_plan,
     add_budget_parser,
+    add_run_parser,
 ]
 
 

@@ -185,7 +185,17 @@ def gamma_quantile_table(shape: float) -> tuple[FloatArray, FloatArray]:
     return cdf, x
 
 
+_WILSON_HILFERTY_SHAPE = 50.0
+"""Above this shape the Wilson-Hilferty cube transform replaces the quantile table: the
+table's closed-form lower tail (valid for k * x_lo << 1) breaks down for large shapes
+(weak turbulence near zenith), while W-H's quantile error is far below 1e-3 there."""
+
+
 def _gamma_from_gaussian(g: FloatArray, shape: float) -> FloatArray:
+    if shape > _WILSON_HILFERTY_SHAPE:
+        # Gamma(k, 1/k) ~ (1 - 1/(9k) + g / (3 sqrt(k)))^3 (Wilson and Hilferty, 1931).
+        c = 1.0 / (9.0 * shape)
+        return np.asarray(np.maximum(1.0 - c + np.asarray(g) * math.sqrt(c), 0.0) ** 3)
     z, phi = _normal_cdf_table()
     u = np.interp(g, z, phi)
     cdf, x = gamma_quantile_table(shape)
@@ -226,7 +236,12 @@ def _gamma_gamma_stretch(alpha: float, beta: float) -> float:
     the factors' copula covariances, corr_I(rho) = ((1 + Cov_a)(1 + Cov_b) - 1) / SI rises
     monotonically in the paths' correlation rho; solve corr_I = e^-1 on the grid."""
     ca, cb = _copula_covariance(alpha), _copula_covariance(beta)
-    corr = ((1.0 + ca) * (1.0 + cb) - 1.0) / ((1.0 + ca[-1]) * (1.0 + cb[-1]) - 1.0)
+    scintillation_index = (1.0 + ca[-1]) * (1.0 + cb[-1]) - 1.0
+    if scintillation_index < 1e-9:
+        # Vanishing turbulence (very large shapes, e.g. near zenith): both factors are
+        # nearly Gaussian and corr_I equals the paths' correlation, so no stretch.
+        return 1.0
+    corr = ((1.0 + ca) * (1.0 + cb) - 1.0) / scintillation_index
     if corr[0] >= _E_INV:
         return 1.0
     rho = float(np.interp(_E_INV, corr, _RHO_GRID))

@@ -373,3 +373,18 @@ def test_docs_examples_run() -> None:
         for block in blocks:
             exec(compile(block, str(DOC), "exec"), namespace)
     assert "frames/s" not in out.getvalue()  # docs quote no speeds
+
+
+@pytest.mark.parametrize("shape", [60.0, 1e3, 1e6, 1e9])
+def test_gamma_gamma_weak_turbulence_keeps_unit_mean(shape: float) -> None:
+    # Regression: near zenith the shapes grow huge; the quantile table's lower tail broke
+    # down there (mean 0.31 at 1000, overflow at 1e5, division by zero in the stretch).
+    # Unit-mean gamma-gamma has SI = 1/a + 1/b + 1/(ab). 20000 samples one correlation
+    # time apart; the 4-sigma bound on the mean assumes only 2000 independent ones.
+    from links.fading import gamma_gamma_series
+
+    rng = np.random.default_rng(7)
+    x = gamma_gamma_series(np.arange(0.0, 20.0, 1e-3), shape, shape, 1e-3, rng)
+    si = 2.0 / shape + 1.0 / shape**2
+    assert abs(x.mean() - 1.0) < 4.0 * math.sqrt(si / 2000.0) + 1e-12
+    assert abs(x.var() - si) <= 0.2 * si + 1e-15
