@@ -13,8 +13,18 @@
   (4.2; :mod:`comms.cfdp.checksum`);
 - the coded fields as enums (:mod:`comms.cfdp.codes`).
 
-The transaction state machines (class 1 and 2 source and destination) come later and
-build on these values. See docs/cfdp-pdus.md for a walk through.
+And the protocol itself, sans-I/O:
+
+- :class:`Entity`: the entity core owning many transactions (:mod:`comms.cfdp.entity`),
+  fed with :class:`PutRequest`, received PDUs and ``now``; the transaction machines in
+  :mod:`comms.cfdp.source` and :mod:`comms.cfdp.destination`;
+- the indications as events (:mod:`comms.cfdp.events`);
+- the MIB: :class:`Mib`, :class:`LocalEntityConfig`, :class:`RemoteEntityConfig`,
+  :func:`cf_profile` (:mod:`comms.cfdp.mib`);
+- the filestore Protocol and :class:`DiskFilestore`, :class:`MemoryFilestore`
+  (:mod:`comms.cfdp.filestore`).
+
+See docs/cfdp-pdus.md and docs/cfdp.md for a walk through.
 """
 
 from comms.cfdp.checksum import (
@@ -39,6 +49,30 @@ from comms.cfdp.codes import (
     TlvType,
     TransactionStatus,
     TransmissionMode,
+)
+from comms.cfdp.entity import Entity
+from comms.cfdp.events import (
+    Abandoned,
+    CfdpEvent,
+    EofReceived,
+    EofSent,
+    FaultIndication,
+    FileSegmentReceived,
+    MetadataReceived,
+    PduRejected,
+    ReportIndication,
+    Resumed,
+    Suspended,
+    TransactionFinished,
+    TransactionIndication,
+)
+from comms.cfdp.filestore import (
+    DiskFilestore,
+    FileHandle,
+    Filestore,
+    FilestoreError,
+    FilestoreFault,
+    MemoryFilestore,
 )
 from comms.cfdp.header import CrcError, PduConfig, PduHeader, TransactionId
 from comms.cfdp.messages import (
@@ -66,6 +100,14 @@ from comms.cfdp.messages import (
     ReservedMessage,
     decode_reserved_message,
 )
+from comms.cfdp.mib import (
+    DEFAULT_FAULT_HANDLERS,
+    LocalEntityConfig,
+    Mib,
+    NakMode,
+    RemoteEntityConfig,
+    cf_profile,
+)
 from comms.cfdp.nak import max_segment_requests, split_nak
 from comms.cfdp.pdus import (
     MAX_DATA_FIELD_LENGTH,
@@ -83,6 +125,7 @@ from comms.cfdp.pdus import (
     decode_pdu,
     pdu_length,
 )
+from comms.cfdp.requests import PutRequest
 from comms.cfdp.tlv import (
     EntityIdTlv,
     FaultHandlerOverride,
@@ -96,10 +139,13 @@ from comms.cfdp.tlv import (
 )
 
 __all__ = [
+    "DEFAULT_FAULT_HANDLERS",
     "FILESTORE_STATUS_NAMES",
     "MAX_DATA_FIELD_LENGTH",
     "SUPPORTED_CHECKSUMS",
+    "Abandoned",
     "AckPdu",
+    "CfdpEvent",
     "Checksum",
     "ChecksumType",
     "ConditionCode",
@@ -109,27 +155,43 @@ __all__ = [
     "DirectiveCode",
     "DirectoryListingRequest",
     "DirectoryListingResponse",
+    "DiskFilestore",
+    "Entity",
     "EntityIdTlv",
     "EofPdu",
+    "EofReceived",
+    "EofSent",
     "FaultHandlerCode",
     "FaultHandlerOverride",
+    "FaultIndication",
     "FileDataPdu",
+    "FileHandle",
+    "FileSegmentReceived",
     "FileStatus",
+    "Filestore",
     "FilestoreAction",
+    "FilestoreError",
+    "FilestoreFault",
     "FilestoreRequest",
     "FilestoreResponse",
     "FinishedPdu",
     "FlowLabel",
     "KeepAlivePdu",
+    "LocalEntityConfig",
+    "MemoryFilestore",
     "MessageToUser",
     "MessageType",
     "MetadataOption",
     "MetadataPdu",
+    "MetadataReceived",
+    "Mib",
+    "NakMode",
     "NakPdu",
     "OriginatingTransactionId",
     "Pdu",
     "PduConfig",
     "PduHeader",
+    "PduRejected",
     "PduType",
     "PromptPdu",
     "ProxyClosureRequest",
@@ -143,22 +205,30 @@ __all__ = [
     "ProxyPutResponse",
     "ProxySegmentationControl",
     "ProxyTransmissionMode",
+    "PutRequest",
     "RecordContinuationState",
+    "RemoteEntityConfig",
     "RemoteResumeRequest",
     "RemoteResumeResponse",
     "RemoteStatusReportRequest",
     "RemoteStatusReportResponse",
     "RemoteSuspendRequest",
     "RemoteSuspendResponse",
+    "ReportIndication",
     "ReservedMessage",
     "ResponseRequired",
+    "Resumed",
     "SegmentMetadata",
+    "Suspended",
     "Tlv",
     "TlvType",
+    "TransactionFinished",
     "TransactionId",
+    "TransactionIndication",
     "TransactionStatus",
     "TransmissionMode",
     "UnknownTlv",
+    "cf_profile",
     "compute_checksum",
     "decode_pdu",
     "decode_reserved_message",
