@@ -1,23 +1,21 @@
-"""The shared face of the frame values: immutable ``__slots__`` classes and the FECF error.
+"""The frame values' base and field checks, on top of :mod:`comms.values`.
 
-Frames are decoded at link rate, so they are not frozen dataclasses: a frozen dataclass
-sets every field through ``object.__setattr__`` (about 0.86 us for eleven fields here)
-where a ``__slots__`` class filled through its slot descriptors takes about 0.54 us and
-the field reads are the same. The public constructors validate every field; decoders use
-a private fast path that skips validation because the wire format already bounds each
-field.
+Adds what only frames need: the FECF error, the OCF check and the decoders' input and
+length guards. The value base and the generic checks are shared with CFDP.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from comms.errors import DecodeError, UsageError
+from comms.values import SlotValue, check_flag, check_uint, slot_setter
+from comms.values import init_fields as _init_fields
 
-__all__ = ["FecfError", "FrameValue"]
+__all__ = ["FecfError", "FrameValue", "check_flag", "check_int"]
 
-_V = TypeVar("_V", bound="FrameValue")
+check_int = check_uint
 
 
 class FecfError(DecodeError):
@@ -30,86 +28,20 @@ class FecfError(DecodeError):
     """
 
 
-class FrameValue:
-    """Base of the frame values: immutable, compared and hashed by field, with ``replace``.
-
-    Subclasses list their fields in ``__slots__`` in constructor order and name the
-    constructor parameters after them, which is what :meth:`replace` relies on.
-    """
+class FrameValue(SlotValue):
+    """Base of the frame values (see :class:`comms.values.SlotValue`)."""
 
     __slots__ = ()
 
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable; use replace(...) instead.")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable; use replace(...) instead.")
-
-    def _names(self) -> tuple[str, ...]:
-        return cast(tuple[str, ...], type(self).__slots__)
-
-    def _fields(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self._names())
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        assert isinstance(other, FrameValue)
-        return self._fields() == other._fields()
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, *self._fields()))
-
-    def __repr__(self) -> str:
-        parts = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._names())
-        return f"{type(self).__name__}({parts})"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Pickle through the validating constructor (the slots have no __dict__).
-        return (_rebuild, (type(self), {n: getattr(self, n) for n in self._names()}))
-
-    def replace(self: _V, **changes: Any) -> _V:
-        """A copy with ``changes`` applied, validated like a freshly built value."""
-        names = self._names()
-        unknown = set(changes) - set(names)
-        if unknown:
-            raise UsageError(
-                f"{type(self).__name__} has no field(s) {sorted(unknown)}; "
-                f"the fields are {list(names)}."
-            )
-        fields = {name: getattr(self, name) for name in names}
-        fields.update(changes)
-        return type(self)(**fields)
-
-
-def _rebuild(cls: type[_V], fields: dict[str, Any]) -> _V:
-    return cls(**fields)
-
 
 def slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Callable[[object, Any], None], ...]:
-    """The slot descriptors' ``__set__`` of ``names``: the decoders' fast field setters.
-
-    Calling a member descriptor's ``__set__`` bypasses ``FrameValue.__setattr__`` (which
-    only guards ordinary attribute assignment) at C speed.
-    """
-    return tuple(getattr(cls, name).__set__ for name in names)
+    """The slot descriptors' ``__set__`` of ``names``: the decoders' fast field setters."""
+    return tuple(slot_setter(cls, name) for name in names)
 
 
 def init_fields(obj: FrameValue, values: dict[str, object]) -> None:
     """Set the fields of a freshly validated value from its constructor."""
-    for name, value in values.items():
-        object.__setattr__(obj, name, value)
-
-
-def check_int(cls_name: str, name: str, value: object, bits: int) -> int:
-    """``value`` as an int in ``0 .. 2**bits - 1`` or a UsageError that says so."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise UsageError(f"{cls_name}.{name} must be an int, not {type(value).__name__}.")
-    if not 0 <= value < (1 << bits):
-        raise UsageError(
-            f"{cls_name}.{name} must be in 0..{(1 << bits) - 1} ({bits} bits), got {value}."
-        )
-    return value
+    _init_fields(obj, **values)
 
 
 def check_bytes(cls_name: str, name: str, value: object) -> bytes:
@@ -158,10 +90,3 @@ def as_bytes(buf: object) -> bytes:
     if isinstance(buf, bytearray | memoryview):
         return bytes(buf)
     raise UsageError(f"decode takes bytes, bytearray or memoryview, not {type(buf).__name__}.")
-
-
-def check_flag(cls_name: str, name: str, value: object) -> bool:
-    """``value`` as a bool or a UsageError (ints 0/1 are not accepted: say what you mean)."""
-    if not isinstance(value, bool):
-        raise UsageError(f"{cls_name}.{name} must be True or False, got {value!r}.")
-    return value
