@@ -12,6 +12,7 @@ that may import asyncio, socket, time or random).
 docs/asyncio.md shows how to wire them, on real time and on links.clock's virtual time.
 """
 
+from comms.aio.cfdp import CfdpEntity, PduTransport, TransactionHandle
 from comms.aio.driver import Driver
 from comms.aio.machine import Drain, Machine
 from comms.aio.transports import (
@@ -26,13 +27,16 @@ from comms.aio.transports import (
 
 __all__ = [
     "Address",
+    "CfdpEntity",
     "DatagramCallback",
     "Drain",
     "Driver",
     "Machine",
+    "PduTransport",
     "StreamCallback",
     "TcpClient",
     "TcpConnection",
     "TcpServer",
+    "TransactionHandle",
     "UdpEndpoint",
 ]
