@@ -107,10 +107,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     actions = add_command(
         sub,
         "link",
-        help="predict passes, Doppler and contact plans",
-        description="Link simulation tools: pass prediction, Doppler and contact plans.",
+        help="predict passes, Doppler, contact plans and link budgets; emulate a pass",
+        description="Link simulation tools: pass prediction, Doppler, contact plans, RF "
+        "link budgets, and emulation of a pass carrying real frames.",
         epilog="examples:\n  dawnlink link passes --sso 750 --station beijing "
-        "--start 2025-03-20\n\nSee `dawnlink link ACTION --help`.",
+        "--start 2025-03-20\n  dawnlink link budget --pass\n"
+        "  dawnlink link run scenarios/beijing-x.toml --plot pass.png\n\n"
+        "See `dawnlink link ACTION --help`.",
     )
     for add in _ACTIONS:
         add(actions)
