@@ -137,6 +137,14 @@ from comms.cfdp.tlv import (
     UnknownTlv,
     decode_tlv,
 )
+from comms.cfdp.user_operations import (
+    DirectoryListingReceived,
+    ProxyPutResponseReceived,
+    RemoteResumeResponseReceived,
+    RemoteStatusReportReceived,
+    RemoteSuspendResponseReceived,
+    UserOperations,
+)
 
 __all__ = [
     "DEFAULT_FAULT_HANDLERS",
@@ -153,6 +161,7 @@ __all__ = [
     "DeliveryCode",
     "Direction",
     "DirectiveCode",
+    "DirectoryListingReceived",
     "DirectoryListingRequest",
     "DirectoryListingResponse",
     "DiskFilestore",
@@ -203,6 +212,7 @@ __all__ = [
     "ProxyPutCancel",
     "ProxyPutRequest",
     "ProxyPutResponse",
+    "ProxyPutResponseReceived",
     "ProxySegmentationControl",
     "ProxyTransmissionMode",
     "PutRequest",
@@ -210,10 +220,13 @@ __all__ = [
     "RemoteEntityConfig",
     "RemoteResumeRequest",
     "RemoteResumeResponse",
+    "RemoteResumeResponseReceived",
+    "RemoteStatusReportReceived",
     "RemoteStatusReportRequest",
     "RemoteStatusReportResponse",
     "RemoteSuspendRequest",
     "RemoteSuspendResponse",
+    "RemoteSuspendResponseReceived",
     "ReportIndication",
     "ReservedMessage",
     "ResponseRequired",
@@ -228,6 +241,7 @@ __all__ = [
     "TransactionStatus",
     "TransmissionMode",
     "UnknownTlv",
+    "UserOperations",
     "cf_profile",
     "compute_checksum",
     "decode_pdu",

@@ -33,8 +33,9 @@ with the time they had left and releases what was held.
 
 Remote suspend and resume (6.5, 6.6): a Metadata carrying a RemoteSuspendRequest /
 RemoteResumeRequest message to user for a transaction this entity holds suspends or
-resumes it. The response messages are left to the user (left out here, as are proxy
-operations, directory listings and remote status reports).
+resumes it. The response messages, proxy operations, directory listings and remote
+status reports are the user operations layered on top in
+:mod:`comms.cfdp.user_operations`.
 """
 
 from __future__ import annotations
