@@ -34,7 +34,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from comms.cli import common
 from comms.cli.common import (
@@ -588,6 +588,38 @@ def _rejection(events: list[VcEvent]) -> FrameRejected | None:
     return None
 
 
+class _FailureCounts(Protocol):
+    number: int
+    unrouted_crc: int
+    unrouted_bad: int
+
+
+def _report_failure(
+    decoder: _FailureCounts,
+    report: _Report,
+    cells: dict[str, Any],
+    raw: _Raw,
+    error: DecodeError | None,
+    rejected: FrameRejected | None,
+) -> None:
+    """Show a frame the decoder or the receiver refused, and count what nobody routed."""
+    crc = isinstance(error, FecfError) or (
+        rejected is not None and rejected.reason is RejectReason.FECF
+    )
+    # The decoder's own message says more (offsets, expected and got values) than the
+    # receiver's one-line detail; the receiver's reason goes with it in JSON.
+    text = str(error) if error is not None else rejected.detail  # type: ignore[union-attr]
+    cells.update(status="crc" if crc else "bad", error=text)
+    if rejected is not None:
+        cells["reason"] = rejected.reason.value
+    elif crc:
+        decoder.unrouted_crc += 1
+    else:
+        decoder.unrouted_bad += 1
+    report.row(cells)
+    common.error(f"frame {decoder.number} at offset {raw.bit_offset // 8}: {text}")
+
+
 class _FrameDecoder:
     """Shows each TM/AOS/USLP frame and what :class:`MasterChannelReceiver` made of it.
 
@@ -676,21 +708,7 @@ class _FrameDecoder:
             cells["status"] = "idle" if idle else "ok"
             report.row(cells)
             return
-        crc = isinstance(error, FecfError) or (
-            rejected is not None and rejected.reason is RejectReason.FECF
-        )
-        # The decoder's own message says more (offsets, expected and got values) than
-        # the receiver's one-line detail; the receiver's reason goes with it in JSON.
-        text = str(error) if error is not None else rejected.detail  # type: ignore[union-attr]
-        cells.update(status="crc" if crc else "bad", error=text)
-        if rejected is not None:
-            cells["reason"] = rejected.reason.value
-        elif crc:
-            self.unrouted_crc += 1
-        else:
-            self.unrouted_bad += 1
-        report.row(cells)
-        common.error(f"frame {self.number} at offset {raw.bit_offset // 8}: {text}")
+        _report_failure(self, report, cells, raw, error, rejected)
 
     def _show(self, data: bytes) -> tuple[dict[str, Any] | None, DecodeError | None]:
         """The header fields to show (None if unreadable) and the decoder's complaint."""
@@ -1107,19 +1125,7 @@ class _TcDecoder:
             for packet in packets:
                 report.event(_packet_record(packet, frame))
             return
-        crc = isinstance(error, FecfError) or (
-            rejected is not None and rejected.reason is RejectReason.FECF
-        )
-        text = str(error) if error is not None else rejected.detail  # type: ignore[union-attr]
-        cells.update(status="crc" if crc else "bad", error=text)
-        if rejected is not None:
-            cells["reason"] = rejected.reason.value
-        elif crc:
-            self.unrouted_crc += 1
-        else:
-            self.unrouted_bad += 1
-        report.row(cells)
-        common.error(f"frame {self.number} at offset {raw.bit_offset // 8}: {text}")
+        _report_failure(self, report, cells, raw, error, rejected)
 
     def _show(self, data: bytes) -> tuple[TcFrame | None, DecodeError | None]:
         try:
