@@ -6,13 +6,13 @@ table, JSON or ION ``ionrc`` lines). Satellites come from a TLE file, one ``--tl
 sun-synchronous builder (``--sso``); stations from ``--station LAT,LON,ALT[,NAME]`` or a
 preset name (see ``--help``).
 
-The command line is the edge of the system, but :mod:`links` reads no wall clock
-(ARCHITECTURE.md rule 2): ``--start`` is required. Every core function called here takes
-its times explicitly.
+The command line is the edge of the system: ``--start`` defaults to the current UTC time,
+read through :func:`links.clock.utc_now`, the one calendar clock read :mod:`links` allows
+(ARCHITECTURE.md rule 2). Every core function called here takes its times explicitly.
 
-Exit status: 0 done, 2 usage error (bad option, bad TLE, unknown station). Room is left
-for the ``budget`` and ``run`` actions: each action is one ``_register_*`` function
-added to :data:`_ACTIONS`.
+Exit status: 0 done, 2 usage error (bad option, bad TLE, unknown station). ``budget``
+(links.budget_cli) and ``run`` (links.run_cli) are added the same way: each action is
+one registering function in :data:`_ACTIONS`.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import numpy as np
 from comms.cli.common import EXIT_OK, EXIT_USAGE, add_command
 from comms.errors import UsageError
 from links.budget_cli import add_budget_parser
+from links.clock import utc_now
 from links.contact_plan import passes_to_csv, passes_to_ion, passes_to_rows
 from links.doppler import DopplerProfile, pass_doppler
 from links.orbit import Satellite
@@ -142,7 +143,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         help="LAT,LON,ALT_M[,NAME] or a preset name (repeatable)",
     )
     where.add_argument(
-        "--start", required=True, metavar="UTC", help="span start, ISO 8601 UTC (required)"
+        "--start",
+        metavar="UTC",
+        help="span start, ISO 8601 UTC (default: now, to the second)",
     )
     where.add_argument(
         "--hours", type=float, default=24.0, metavar="H", help="span length (default 24)"
@@ -307,7 +310,7 @@ def _setup(
     args: argparse.Namespace,
 ) -> tuple[Epoch, _dt.datetime, list[Satellite], list[GroundStation]]:
     try:
-        start = Epoch.of(args.start)
+        start = Epoch.of(args.start if args.start is not None else utc_now())
     except ValueError:
         raise UsageError(
             f"--start {args.start!r} is not an ISO 8601 UTC time; use e.g. 2025-03-20T06:00."

@@ -39,6 +39,7 @@ import math
 import selectors
 import time
 from collections.abc import Coroutine, Mapping
+from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from comms.errors import UsageError
@@ -80,6 +81,15 @@ class RealClock:
         if self._loop is not None:
             return self._loop.time()
         return time.monotonic()
+
+
+def utc_now() -> datetime:
+    """The current UTC time, to the second, for the command line's default start time.
+
+    The one wall-clock calendar read in :mod:`links` (ARCHITECTURE.md rule 2): the core
+    functions all take their times explicitly; only the CLI edge asks for "now".
+    """
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 class VirtualClock:

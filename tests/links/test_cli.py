@@ -6,12 +6,14 @@ import csv
 import io
 import json
 import re
+from datetime import datetime, timedelta
 
 import pytest
 
 from comms.cli import main
 from comms.errors import UsageError
 from links.cli import STATION_PRESETS, parse_station, read_tles
+from links.clock import utc_now
 from tests.links.conftest import ISS_L1, ISS_L2, S2A_L1, S2A_L2
 
 SSO = ["--sso", "750", "--ltan", "18", "--start", "2025-03-20T00:00", "--hours", "12"]
@@ -136,12 +138,18 @@ def test_usage_errors_exit_2(
     assert message in err
 
 
-def test_start_is_required(capsys: pytest.CaptureFixture[str]) -> None:
-    # links reads no wall clock (ARCHITECTURE.md rule 2): there is no "now" default.
-    with pytest.raises(SystemExit) as exc:
-        main(["link", "passes", "--sso", "750", "--station", "beijing"])
-    assert exc.value.code == 2
-    assert "--start" in capsys.readouterr().err
+def test_start_defaults_to_now(capsys: pytest.CaptureFixture[str]) -> None:
+    # Without --start the span begins at the current UTC time (links.clock.utc_now, the
+    # one calendar read links allows): every pass lies within [before, after + 24 h].
+    before = utc_now()
+    code = main(["link", "passes", "--sso", "750", "--station", "beijing", "--json"])
+    after = utc_now()
+    assert code == 0
+    passes = json.loads(capsys.readouterr().out)
+    assert passes, "a 750 km SSO passes over Beijing several times a day"
+    for p in passes:
+        aos = datetime.fromisoformat(p["aos"].replace("Z", "+00:00"))
+        assert before <= aos <= after + timedelta(hours=24)
 
 
 @pytest.mark.parametrize("action", ["passes", "doppler", "contact-plan"])
