@@ -69,6 +69,11 @@ class Topics:
     def files(self) -> str:
         return f"{self.root}/files"
 
+    @property
+    def errors(self) -> str:
+        """Where products that failed to decode go, with the reason."""
+        return f"{self.root}/errors"
+
     def product(self, name: str) -> str:
         return f"{self.root}/products/{_check_level('The product name', name)}"
 

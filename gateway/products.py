@@ -69,7 +69,6 @@ __all__ = [
     "build_message",
     "decode_cbor",
     "error_message",
-    "error_topic",
     "packet_message_id",
     "split_packet",
 ]
@@ -543,11 +542,6 @@ def build_message(
     return OutboxMessage(topic, payload, mid)
 
 
-def error_topic(topics: Topics) -> str:
-    """Where undecodable products go: ``<prefix>/<spacecraft>/errors``."""
-    return f"{topics.root}/errors"
-
-
 def error_message(
     route: ProductRoute,
     packet: SpacePacket,
@@ -576,4 +570,4 @@ def error_message(
             "offset": error.offset,
         },
     )
-    return OutboxMessage(error_topic(topics), payload, mid)
+    return OutboxMessage(topics.errors, payload, mid)
