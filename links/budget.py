@@ -4,7 +4,9 @@
     L_path      = FSPL + A_atm + L_pol + L_point                       (dB)
     A_atm       = A_gas + sqrt((A_rain + A_cloud)^2 + A_scint^2)      (P.618-13 eq. 64)
     G/T         = G_rx - L_rx - 10 log10(T_sys)                        (dB/K)
-    C/N0        = EIRP - L_path + G/T - 10 log10(k)                    (dBHz)
+    dT_sky      = T_m (1 - 10^(-(A_rain + A_cloud)/10))               (K, P.618-13 s. 7)
+    G/T_eff     = G/T - 10 log10(1 + dT_sky / T_sys)                   (downlinks)
+    C/N0        = EIRP - L_path + G/T_eff - 10 log10(k)                (dBHz)
     Eb/N0       = C/N0 - 10 log10(R_b);  Es/N0 = Eb/N0 + 10 log10(bits per symbol)
     margin      = Eb/N0 - required Eb/N0 (modcod, target FER/BER) - implementation loss
 
@@ -14,10 +16,21 @@ rain exceedance ``rain_p_percent`` (availability 100 - p); required Eb/N0 from
 :mod:`links.modcod` (CCSDS 130.1-G-2 tables). Every term is an array over the given
 elevations and ranges, so one call budgets a whole pass.
 
-Left out: the sky-noise rise that rain and gases cause at the receiver (P.618 section
-3: T_sky = T_m (1 - 10^(-A/10))), adjacent-channel and intermodulation interference,
-ionospheric scintillation, Doppler and carrier-tracking losses (fold them into
-``implementation_loss_db``).
+Sky noise (ITU-R P.618-13 section 7): an absorbing medium at mean radiating temperature
+T_m both attenuates the signal and emits, raising the antenna noise temperature of a
+ground receiver by dT_sky = T_m (1 - 10^(-A/10)), with A the absorptive attenuation of
+rain and clouds (scintillation absorbs nothing; the gases are there in clear sky too, so
+their emission is already inside the clear-sky G/T and counting it again would be
+double). T_m = 275 K is P.618's value for
+rain and clouds (``medium_temp_k``). The stated G/T is taken as the clear-sky figure of a
+station looking at cold sky with system temperature T_sys (``system_noise_temp_k``, or
+``clear_sky_noise_temp_k`` when the receiver is given as G/T); the degradation
+10 log10(1 + dT_sky / T_sys) is its own budget term (``sky_noise_db``). An uplink
+(``sky_noise=False``) skips it: the spacecraft antenna already sees the ~290 K Earth.
+
+Left out: the attenuated cosmic background (2.7 K x 10^(-A/10), < 3 K), adjacent-channel
+and intermodulation interference, ionospheric scintillation, Doppler and carrier-tracking
+losses (fold them into ``implementation_loss_db``).
 """
 
 from __future__ import annotations
@@ -41,11 +54,27 @@ __all__ = [
     "LinkBudget",
     "RfLink",
     "link_budget",
+    "sky_noise_temp_k",
     "slant_range_from_elevation_m",
 ]
 
 BOLTZMANN_DBW_PER_K_HZ = 10.0 * math.log10(1.380649e-23)
 EARTH_MEAN_RADIUS_M = 6_371_000.0
+# P.618-13 section 7: mean radiating temperature of the medium (rain, clouds).
+MEDIUM_TEMP_K = 275.0
+# Clear-sky system noise temperature assumed behind a bare G/T: an uncooled X-band LNA
+# (~50-80 K) plus feed losses and ~10-20 K of clear-sky antenna temperature at low
+# elevation gives 120-200 K for the X-band EO stations REFERENCES.md lists.
+DEFAULT_CLEAR_SKY_NOISE_TEMP_K = 150.0
+
+
+def sky_noise_temp_k(
+    attenuation_db: npt.ArrayLike, medium_temp_k: float = MEDIUM_TEMP_K
+) -> FloatArray:
+    """Antenna noise temperature rise T_m (1 - 10^(-A/10)) of absorptive attenuation A dB
+    (ITU-R P.618-13 section 7)."""
+    a = np.asarray(attenuation_db, dtype=np.float64)
+    return np.asarray(medium_temp_k * -np.expm1(-a * (math.log(10.0) / 10.0)))
 
 
 def slant_range_from_elevation_m(
@@ -70,6 +99,10 @@ class RfLink:
     attenuation is exceeded: 0.1 budgets for 99.9 % availability. ``rx_antenna_diameter_m``
     sets the scintillation aperture averaging. With neither target given, the budget
     closes at FER 1e-4 (a common CCSDS design point, 130.1-G-2 section 8).
+
+    ``sky_noise`` adds the sky-noise rise of the module docstring to a downlink's noise
+    at ``medium_temp_k``; the reference system temperature is ``system_noise_temp_k``,
+    else ``clear_sky_noise_temp_k`` (default 150 K, see DEFAULT_CLEAR_SKY_NOISE_TEMP_K).
     """
 
     freq_hz: float
@@ -94,6 +127,9 @@ class RfLink:
     rx_antenna_diameter_m: float = 3.7
     rain_p_percent: float = 0.1
     polarization_tilt_deg: float = 45.0
+    sky_noise: bool = True
+    medium_temp_k: float = MEDIUM_TEMP_K
+    clear_sky_noise_temp_k: float | None = None
 
     def __post_init__(self) -> None:
         if not self.freq_hz > 0 or not self.data_rate_bps > 0:
@@ -134,6 +170,29 @@ class RfLink:
             )
         if not self.rx_antenna_diameter_m > 0:
             raise UsageError("rx_antenna_diameter_m must be > 0 metres.")
+        if not 0.0 <= self.medium_temp_k < 1000.0:
+            raise UsageError(
+                f"medium_temp_k must be in [0, 1000) K (P.618 uses 275), got {self.medium_temp_k}."
+            )
+        if self.clear_sky_noise_temp_k is not None:
+            if not self.clear_sky_noise_temp_k > 0:
+                raise UsageError(
+                    f"clear_sky_noise_temp_k must be > 0 K, got {self.clear_sky_noise_temp_k}."
+                )
+            if self.system_noise_temp_k is not None:
+                raise UsageError(
+                    "clear_sky_noise_temp_k is for a receiver given as g_over_t_db_k; "
+                    "system_noise_temp_k already is the clear-sky temperature."
+                )
+
+    @property
+    def reference_noise_temp_k(self) -> float:
+        """The clear-sky system temperature the sky-noise rise adds to."""
+        if self.system_noise_temp_k is not None:
+            return self.system_noise_temp_k
+        if self.clear_sky_noise_temp_k is not None:
+            return self.clear_sky_noise_temp_k
+        return DEFAULT_CLEAR_SKY_NOISE_TEMP_K
 
     @property
     def eirp(self) -> float:
@@ -195,6 +254,9 @@ class LinkBudget:
     polarization_loss_db: FloatArray
     pointing_loss_db: FloatArray
     total_path_loss_db: FloatArray
+    clear_sky_g_over_t_db_k: FloatArray
+    sky_noise_temp_k: FloatArray
+    sky_noise_db: FloatArray
     g_over_t_db_k: FloatArray
     cn0_dbhz: FloatArray
     ebn0_db: FloatArray
@@ -268,6 +330,13 @@ class LinkBudget:
                 ("System noise temperature", 10.0 * math.log10(link.system_noise_temp_k), "dBK"),
             ]
         out += [
+            ("Rx G/T (clear sky)", v(self.clear_sky_g_over_t_db_k), "dB/K"),
+            (
+                f"Sky noise (P.618 s.7, +{v(self.sky_noise_temp_k):.1f} K on "
+                f"{link.reference_noise_temp_k:g} K)",
+                -v(self.sky_noise_db),
+                "dB",
+            ),
             ("Rx G/T", v(self.g_over_t_db_k), "dB/K"),
             ("Boltzmann constant", BOLTZMANN_DBW_PER_K_HZ, "dBW/K/Hz"),
             ("C/N0", v(self.cn0_dbhz), "dBHz"),
@@ -341,7 +410,14 @@ def link_budget(
     pol = link.polarization_loss_db * ones
     point = link.pointing_loss_db * ones
     path = fspl + a_total + pol + point
-    gt = link.g_over_t * ones
+    clear_gt = link.g_over_t * ones
+    if link.sky_noise:
+        absorbed = atm.clouds_db + atm.rain_db  # above clear sky: gases are in G/T
+        d_sky = sky_noise_temp_k(absorbed * ones, link.medium_temp_k)
+    else:
+        d_sky = np.zeros(el.shape)
+    sky_db = 10.0 * np.log10(1.0 + d_sky / link.reference_noise_temp_k)
+    gt = clear_gt - sky_db
     cn0 = eirp - path + gt - BOLTZMANN_DBW_PER_K_HZ
     ebn0 = cn0 - 10.0 * math.log10(link.data_rate_bps)
     esn0 = ebn0 + 10.0 * math.log10(link.modcod.spectral_efficiency)
@@ -361,7 +437,10 @@ def link_budget(
         polarization_loss_db=pol,
         pointing_loss_db=point,
         total_path_loss_db=np.asarray(path),
-        g_over_t_db_k=gt,
+        clear_sky_g_over_t_db_k=clear_gt,
+        sky_noise_temp_k=np.asarray(d_sky),
+        sky_noise_db=np.asarray(sky_db),
+        g_over_t_db_k=np.asarray(gt),
         cn0_dbhz=np.asarray(cn0),
         ebn0_db=np.asarray(ebn0),
         esn0_db=np.asarray(esn0),

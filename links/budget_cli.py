@@ -1,7 +1,8 @@
 """``dawnlink link budget``: the RF link budget table from the shell.
 
 Prints every term (EIRP, free-space loss, ITU-R gases/clouds/rain/scintillation,
-polarization and pointing losses, G/T, C/N0, Eb/N0, required Eb/N0 of the modcod,
+polarization and pointing losses, G/T and the sky-noise rise that rain, clouds and
+gases cause (ITU-R P.618 section 7), C/N0, Eb/N0, required Eb/N0 of the modcod,
 margin) at one elevation, or at the worst and best points of a pass from
 ``--min-elevation`` up to ``--max-elevation``. The ``dawnlink-x`` preset is the mission
 downlink: X band 8.2 GHz from a 750 km dawn-dusk node to a Beijing-area station
@@ -60,6 +61,7 @@ examples:
   dawnlink link budget --elevation 30 --json
   dawnlink link budget --pass --min-elevation 10 --data-rate-bps 300e6
   dawnlink link budget --modcod "8PSK AR4JA k=4096 r4/5" --no-atmosphere
+  dawnlink link budget --pass --plot budget.png
 
 Losses print as negative dB. Without --range-km the slant range follows from the
 elevation and --altitude-km (spherical Earth). ITU-R terms need the 'itur' package;
@@ -107,10 +109,28 @@ def add_budget_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.A
     )
     geo.add_argument("--min-elevation", type=float, default=10.0, metavar="DEG")
     geo.add_argument("--max-elevation", type=float, default=90.0, metavar="DEG")
+    link.add_argument(
+        "--clear-sky-temp-k",
+        type=float,
+        metavar="K",
+        help="station clear-sky system noise temperature behind --g-over-t (default 150)",
+    )
+    parser.add_argument(
+        "--no-sky-noise",
+        action="store_true",
+        help="leave out the sky-noise rise of rain, clouds and gases (P.618 section 7)",
+    )
     parser.add_argument(
         "--no-atmosphere", action="store_true", help="free space only (no itur needed)"
     )
     parser.add_argument("--json", action="store_true", help="JSON instead of a table")
+    parser.add_argument(
+        "--plot",
+        metavar="PNG",
+        default=None,
+        help="draw margin, C/N0 and the atmospheric terms over --min-elevation.."
+        "--max-elevation to this image (matplotlib)",
+    )
     parser.set_defaults(func=_guarded(_budget))
     return parser
 
@@ -170,6 +190,8 @@ def build_link(args: argparse.Namespace) -> tuple[RfLink, float]:
         station_alt_m=alt,
         rx_antenna_diameter_m=_pick(args, preset, "dish_m"),
         rain_p_percent=round(100.0 - availability, 9),
+        sky_noise=not getattr(args, "no_sky_noise", False),
+        clear_sky_noise_temp_k=getattr(args, "clear_sky_temp_k", None),
         **tx,
     )
     return link, float(_pick(args, preset, "altitude_km")) * 1e3
@@ -196,6 +218,18 @@ def _budget(args: argparse.Namespace) -> int:
         if args.over_pass
         else [("at", budget.at(0))]
     )
+    if args.plot:
+        from links.plots import plot_budget
+
+        if args.over_pass:
+            sweep = budget
+        else:
+            if not 0 < args.min_elevation < args.max_elevation <= 90:
+                raise UsageError("--plot needs 0 < --min-elevation < --max-elevation <= 90.")
+            el_s = np.linspace(args.min_elevation, args.max_elevation, 91)
+            rng_s = slant_range_from_elevation_m(el_s, altitude_m, link.station_alt_m)
+            sweep = link_budget(link, el_s, rng_s, atmosphere=atmosphere)
+        plot_budget(sweep, args.plot)
     if args.json:
         doc = {name: b.to_dict() for name, b in picks}
         print(json.dumps(doc if args.over_pass else doc["at"], indent=1))

@@ -179,6 +179,9 @@ def _register_passes(actions: argparse._SubParsersAction[Any]) -> None:
     out = parser.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="a JSON array of passes")
     out.add_argument("--csv", action="store_true", help="CSV with a header line")
+    parser.add_argument(
+        "--plot", metavar="PNG", default=None, help="draw the passes to this image (matplotlib)"
+    )
     parser.set_defaults(func=_passes)
 
 
@@ -198,6 +201,9 @@ def _register_doppler(actions: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument("--summary", action="store_true", help="only the per-pass maxima")
     parser.add_argument("--json", action="store_true", help="one JSON array, samples included")
+    parser.add_argument(
+        "--plot", metavar="PNG", default=None, help="draw the profiles to this image (matplotlib)"
+    )
     parser.set_defaults(func=_doppler)
 
 
@@ -367,7 +373,18 @@ def _emit_passes(args: argparse.Namespace, passes: list[Pass]) -> None:
 @_run
 def _passes(args: argparse.Namespace) -> int:
     start, end, sats, stations = _setup(args)
-    _emit_passes(args, find_contacts(sats, stations, start.utc, end))
+    passes = find_contacts(sats, stations, start.utc, end)
+    _emit_passes(args, passes)
+    if args.plot:
+        from links.plots import plot_passes
+
+        profiles = [
+            pass_doppler(
+                sats[p.satellite_index], stations[p.station_index], p, freq_hz=8.2e9, step_s=10.0
+            )
+            for p in passes
+        ]
+        plot_passes(passes, args.plot, profiles)
     return EXIT_OK
 
 
@@ -398,6 +415,7 @@ def _doppler(args: argparse.Namespace) -> int:
         raise UsageError(f"--step must be > 0 seconds, got {args.step}.")
     passes = find_contacts(sats, stations, start.utc, end)
     rows: list[dict[str, Any]] = []
+    profiles_drawn: list[DopplerProfile] = []
     for p in passes:
         profile = pass_doppler(
             sats[p.satellite_index],
@@ -406,6 +424,7 @@ def _doppler(args: argparse.Namespace) -> int:
             freq_hz=args.freq_hz,
             step_s=args.step,
         )
+        profiles_drawn.append(profile)
         if args.json:
             rows.append(_profile_json(profile, p))
             continue
@@ -434,6 +453,10 @@ def _doppler(args: argparse.Namespace) -> int:
         print(json.dumps(rows))
     elif not passes:
         print("no passes")
+    if args.plot and passes:
+        from links.plots import plot_doppler
+
+        plot_doppler(profiles_drawn, passes, args.plot)
     return EXIT_OK
 
 

@@ -27,17 +27,29 @@ Time here is scenario seconds since the search start; nothing waits, so a pass r
 fast as numpy and the decoders go (virtual time in its simplest form). The same seed
 gives the same report.
 
+Several passes (:class:`MultiPassEmulator`): every whole pass of every satellite over
+every station in the scenario's span (:func:`scenario_passes`), run one after another
+in AOS order on the same scenario time, each as its own :class:`PassEmulator` with
+randomness streams of its own; :class:`MultiPassReport` holds each pass's report and
+the totals. With correlated clouds (optical) one cloud field covers every station for
+the whole span (:func:`scenario_cloud_field`), so passes see a consistent sky.
+
 Over sockets (:class:`EmulatedLink`): a UDP or TCP forwarder on an asyncio loop that
 puts every datagram (or stream chunk) through a :class:`~links.impairments.Channel`
 (the machine face: ``send``/``deliveries``/``next_deadline``, one ``call_at`` timer
-re-armed at the next deadline). On :class:`~links.clock.VirtualTimeEventLoop` the
-delays cost no wall time. :meth:`PassEmulator.channel` gives a channel whose model is
-the pass, so a forwarder can carry a real pass.
+re-armed at the next deadline), one channel each way. On
+:class:`~links.clock.VirtualTimeEventLoop` the delays cost no wall time.
+:meth:`PassEmulator.channel` gives a channel whose model is the pass (the downlink) and
+:meth:`PassEmulator.uplink_channel` one for the uplink (``link.uplink``: its budget at
+the uplink frequency, the spacecraft receiver's lock), so a forwarder can carry CADUs
+down and CLTUs up through a real pass.
 
 Bit errors are independent per bit at the sampled BER. Left out: the burstiness of a
 Viterbi decoder's output errors (real RS(255,223)+conv links see bursts, which
-interleaving spreads; independent errors are kinder to Reed-Solomon), bit slips, and
-the uplink (TC, COP-1).
+interleaving spreads; independent errors are kinder to Reed-Solomon), bit slips, uplink
+frames in process (the uplink is a channel for the socket forwarder; TC and COP-1 run
+in :mod:`comms`), and one transmitter serving two stations at once (overlapping passes
+run as separate links).
 """
 
 from __future__ import annotations
@@ -56,12 +68,13 @@ from comms.errors import UsageError
 from comms.frames import TmParams
 from comms.spp import SpacePacket
 from comms.vc import FrameGap, MasterChannelReceiver, VcPacketSender
+from links.ber import ber_bpsk
 from links.budget import RfLink, link_budget
 from links.doppler import CarrierLock, CarrierTracker, ground_doppler
-from links.fading import CloudProcess
+from links.fading import CloudBlockage, CloudField, CloudProcess, CorrelatedClouds
 from links.geometry import SPEED_OF_LIGHT_M_S, look_angles
 from links.impairments import Channel, ChannelModel, GilbertElliott
-from links.modcod import CONV_7_12, RS_CONV_I5, modcod_by_name
+from links.modcod import CONV_7_12, RS_CONV_I5, UNCODED, ModCod, Modulation, modcod_by_name
 from links.optical import OpticalLink, OpticalSeries, photons_per_bit, slew_rate_rad_s
 from links.orbit import Satellite
 from links.passes import Pass, find_passes
@@ -76,10 +89,15 @@ __all__ = [
     "EmulationReport",
     "IntervalStats",
     "LinkTimeline",
+    "MultiPassEmulator",
+    "MultiPassReport",
     "PassEmulator",
     "build_satellite",
+    "build_satellites",
     "build_station",
     "link_timeline",
+    "scenario_cloud_field",
+    "scenario_passes",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -93,9 +111,15 @@ DEFAULT_BATCH_FRAMES = 4096
 _FILL = 0xA5
 
 
-def build_satellite(scenario: Scenario) -> Satellite:
-    """The scenario's satellite (SSO built at ``start``, or its TLE)."""
+def build_satellite(scenario: Scenario, name: str | None = None) -> Satellite:
+    """A satellite of the scenario (SSO built at ``start``, or its TLE); default: the
+    first (``scenario.satellite``)."""
     sat = scenario.satellite
+    if name is not None:
+        matches = [s for s in scenario.fleet if s.name == name]
+        if not matches:
+            raise UsageError(f"No satellite named {name!r} in this scenario.")
+        sat = matches[0]
     if sat.tle is not None:
         return Satellite.from_tle(sat.tle[0], sat.tle[1], name=sat.name)
     assert sat.sso_altitude_km is not None
@@ -106,6 +130,11 @@ def build_satellite(scenario: Scenario) -> Satellite:
         arg_latitude_deg=sat.arg_latitude_deg,
         name=sat.name,
     )
+
+
+def build_satellites(scenario: Scenario) -> list[Satellite]:
+    """Every satellite of the scenario (``scenario.fleet``), in file order."""
+    return [build_satellite(scenario, s.name) for s in scenario.fleet]
 
 
 def build_station(scenario: Scenario, name: str | None = None) -> GroundStation:
@@ -131,12 +160,13 @@ def _end(scenario: Scenario) -> np.datetime64:
 
 
 def scenario_passes(scenario: Scenario) -> list[Pass]:
-    """All whole passes of the satellite over every station of the scenario."""
+    """All whole passes of every satellite over every station of the scenario, sorted
+    by AOS (then satellite, then station, in file order)."""
     from links.passes import find_contacts
 
-    sat = build_satellite(scenario)
+    sats = build_satellites(scenario)
     stations = [build_station(scenario, s.name) for s in scenario.stations]
-    passes = find_contacts([sat], stations, Epoch.of(scenario.start).utc, _end(scenario))
+    passes = find_contacts(sats, stations, Epoch.of(scenario.start).utc, _end(scenario))
     return [p for p in passes if not (p.aos_clipped or p.los_clipped)]
 
 
@@ -146,8 +176,9 @@ def scenario_passes(scenario: Scenario) -> list[Pass]:
 @dataclass(frozen=True)
 class LinkTimeline:
     """The link state sampled along one pass: arrays (T,) over ``t_s`` (seconds since
-    ``contact.epoch``, AOS to LOS). RF fields are NaN for an optical link and the
-    optical series is None for an RF one."""
+    ``contact.epoch``, AOS to LOS). ``kind`` is "rf" or "optical" (the downlink) or
+    "uplink" (:attr:`PassEmulator.uplink_timeline`). RF fields are NaN for an optical
+    link and the optical series is None for an RF one."""
 
     contact: Pass
     kind: str
@@ -177,14 +208,15 @@ class LinkTimeline:
         return out
 
 
-def _tracker(scenario: Scenario) -> CarrierTracker:
+def _tracker(scenario: Scenario, *, uplink: bool = False) -> CarrierTracker:
     tr = scenario.tracker
     return CarrierTracker(
         pull_in_range_hz=tr.pull_in_range_hz,
         max_rate_hz_s=tr.max_rate_hz_s,
         acquisition_time_s=tr.acquisition_time_s,
         tracking_range_hz=tr.tracking_range_hz,
-        min_cn0_dbhz=tr.min_cn0_dbhz,
+        # the spacecraft's receiver has its own threshold, not the station's
+        min_cn0_dbhz=scenario.link.uplink.min_cn0_dbhz if uplink else tr.min_cn0_dbhz,
     )
 
 
@@ -195,10 +227,17 @@ def link_timeline(
     station: GroundStation | None = None,
     contact: Pass | None = None,
     rng: np.random.Generator | None = None,
+    uplink: bool = False,
+    clouds: CloudBlockage | None = None,
 ) -> LinkTimeline:
     """Sample the scenario's link along its pass (see the module docstring, step 1).
 
-    ``rng`` drives the optical fades (default: seeded from the scenario)."""
+    ``rng`` drives the optical fades (default: seeded from the scenario). ``uplink``
+    samples the uplink instead (``link.uplink``: always RF, uncoded BPSK at the uplink
+    frequency; the spacecraft's receiver locks as ``[tracker]`` says, with
+    ``link.uplink.min_cn0_dbhz`` as its C/N0 floor). ``clouds``
+    replaces the optical link's own cloud process (e.g. this station of a
+    :func:`scenario_cloud_field`)."""
     sat = build_satellite(scenario) if satellite is None else satellite
     sta = build_station(scenario) if station is None else station
     link = scenario.link
@@ -220,8 +259,13 @@ def link_timeline(
     t = np.arange(contact.aos_s, contact.los_s, link.step_s)
     t = np.append(t, contact.los_s) if t.size == 0 or t[-1] < contact.los_s else t
     epoch = contact.epoch
-    optical = link.type == "optical"
-    freq = SPEED_OF_LIGHT_M_S / link.optical.wavelength_m if optical else link.rf.freq_hz
+    optical = link.type == "optical" and not uplink
+    if uplink:
+        freq = link.uplink.freq_hz
+    elif optical:
+        freq = SPEED_OF_LIGHT_M_S / link.optical.wavelength_m
+    else:
+        freq = link.rf.freq_hz
     look = look_angles(sat, sta, t, epoch=epoch)
     el = look.elevation_deg[0, 0]
     az = look.azimuth_deg[0, 0]
@@ -243,13 +287,17 @@ def link_timeline(
     if optical:
         if tr.min_cn0_dbhz is not None:
             raise UsageError("tracker.min_cn0_dbhz applies to RF links; remove it for optical.")
-        series, threshold = _optical_series(scenario, t, az, el, rng_m, rng)
+        series, threshold = _optical_series(scenario, t, az, el, rng_m, rng, clouds)
+    elif uplink:
+        cn0, ebn0, margin, ber = _uplink_budget(scenario, el, rng_m, sta)
     else:
-        cn0, ebn0, margin, ber = _rf_budget(scenario, el, rng_m)
-    lock = _tracker(scenario).track(t, residual, residual_rate, cn0_dbhz=None if optical else cn0)
+        cn0, ebn0, margin, ber = _rf_budget(scenario, el, rng_m, sta)
+    lock = _tracker(scenario, uplink=uplink).track(
+        t, residual, residual_rate, cn0_dbhz=None if optical else cn0
+    )
     return LinkTimeline(
         contact=contact,
-        kind=link.type,
+        kind="uplink" if uplink else link.type,
         freq_hz=freq,
         t_s=t,
         elevation_deg=el,
@@ -270,11 +318,14 @@ def link_timeline(
 
 
 def _rf_budget(
-    scenario: Scenario, el: FloatArray, range_m: FloatArray
+    scenario: Scenario,
+    el: FloatArray,
+    range_m: FloatArray,
+    station: GroundStation | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     rf = scenario.link.rf
     modcod = modcod_by_name(rf.modcod)
-    station = scenario.station_config
+    station = build_station(scenario) if station is None else station
     link = RfLink(
         freq_hz=rf.freq_hz,
         data_rate_bps=rf.link_rate_bps,
@@ -288,6 +339,8 @@ def _rf_budget(
         station_lon_deg=station.lon_deg,
         station_alt_m=station.alt_m,
         rain_p_percent=rf.rain_p_percent,
+        sky_noise=rf.sky_noise,
+        clear_sky_noise_temp_k=rf.clear_sky_noise_temp_k,
     )
     # find_passes bisects AOS to 10 ms, so the first sample can sit a hair under a 0
     # deg mask; the budget wants elevations in (0, 90].
@@ -304,6 +357,37 @@ def _rf_budget(
     return budget.cn0_dbhz, budget.ebn0_db, budget.margin_db, np.asarray(ber)
 
 
+# Telecommand goes up as uncoded BPSK (PCM/PSK/PM); the CLTU's BCH code is in the frames.
+_UPLINK_MODCOD = ModCod(Modulation.BPSK, UNCODED)
+
+
+def _uplink_budget(
+    scenario: Scenario, el: FloatArray, range_m: FloatArray, station: GroundStation
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    ul = scenario.link.uplink
+    link = RfLink(
+        freq_hz=ul.freq_hz,
+        data_rate_bps=ul.data_rate_bps,
+        modcod=_UPLINK_MODCOD,
+        eirp_dbw=ul.eirp_dbw,
+        g_over_t_db_k=ul.g_over_t_db_k,
+        polarization_loss_db=ul.polarization_loss_db,
+        pointing_loss_db=ul.pointing_loss_db,
+        implementation_loss_db=ul.implementation_loss_db,
+        station_lat_deg=station.lat_deg,
+        station_lon_deg=station.lon_deg,
+        station_alt_m=station.alt_m,
+        rain_p_percent=scenario.link.rf.rain_p_percent,
+        # the spacecraft looks at the ~290 K Earth: rain adds no noise it does not see
+        sky_noise=False,
+    )
+    el_b = np.clip(el, 1e-3, 90.0)
+    atmosphere = NoAtmosphere() if scenario.link.rf.atmosphere == "none" else None
+    budget = link_budget(link, el_b, range_m, atmosphere=atmosphere)
+    ber = np.clip(ber_bpsk(budget.ebn0_db - ul.implementation_loss_db), 0.0, 0.5)
+    return budget.cn0_dbhz, budget.ebn0_db, budget.margin_db, np.asarray(ber)
+
+
 def _optical_series(
     scenario: Scenario,
     t: FloatArray,
@@ -311,6 +395,7 @@ def _optical_series(
     el: FloatArray,
     range_m: FloatArray,
     rng: np.random.Generator,
+    clouds: CloudBlockage | None = None,
 ) -> tuple[OpticalSeries, float]:
     oc = scenario.link.optical
     link = OpticalLink(
@@ -325,11 +410,8 @@ def _optical_series(
     )
     fine = np.arange(t[0], t[-1], oc.sample_s)
     slew = slew_rate_rad_s(az, el, t) if t.size >= 2 else np.zeros(t.shape)
-    clouds = (
-        CloudProcess(oc.cloud_free_probability, oc.mean_cloud_duration_s)
-        if oc.cloud_free_probability < 1.0
-        else None
-    )
+    if clouds is None and oc.cloud_free_probability < 1.0:
+        clouds = CloudProcess(oc.cloud_free_probability, oc.mean_cloud_duration_s)
     series = link.series(
         fine,
         np.interp(fine, t, range_m),
@@ -341,6 +423,29 @@ def _optical_series(
     photon_j = 6.626_070_15e-34 * SPEED_OF_LIGHT_M_S / oc.wavelength_m
     threshold = link.detector.sensitivity_photons_per_bit * photon_j * oc.link_rate_bps
     return series, threshold
+
+
+def scenario_cloud_field(scenario: Scenario) -> CloudField | None:
+    """The clouds over every station for the whole span, correlated between stations
+    (``link.optical.cloud_correlation_length_m`` > 0 on an optical link with
+    0 < ``cloud_free_probability`` < 1; else None: each pass draws its own). Seeded
+    from the scenario: every pass of a run, and a single-pass run, see the same sky."""
+    oc = scenario.link.optical
+    if (
+        scenario.link.type != "optical"
+        or oc.cloud_correlation_length_m == 0.0
+        or not 0.0 < oc.cloud_free_probability < 1.0
+    ):
+        return None
+    model = CorrelatedClouds(
+        tuple((s.lat_deg, s.lon_deg) for s in scenario.stations),
+        cloud_free_probability=oc.cloud_free_probability,
+        mean_cloud_duration_s=oc.mean_cloud_duration_s,
+        correlation_length_m=oc.cloud_correlation_length_m,
+    )
+    return model.sample_span(
+        0.0, scenario.hours * 3600.0, np.random.default_rng([scenario.seed, 4])
+    )
 
 
 # --- the report ----------------------------------------------------------------------
@@ -567,23 +672,54 @@ class PassEmulator:
 
     ``timeline`` is the sampled link; :meth:`run` moves the frames and returns the
     report; :meth:`channel` builds a fresh :class:`Channel` on the pass for other
-    drivers (the socket forwarder). Seeds: the channel, the fades and nothing else
-    draw randomness, each from its own stream of ``scenario.seed``.
+    drivers (the socket forwarder), :meth:`uplink_channel` one for the uplink. Seeds:
+    the channel, the fades and nothing else draw randomness, each from its own stream
+    of ``scenario.seed``.
+
+    By default the pass is ``link.pass_index`` over ``link.station``; ``contact`` runs
+    another (a :class:`~links.passes.Pass` of :func:`scenario_passes`), ``stream``
+    gives its randomness streams of their own, and ``cloud_field`` shares one
+    correlated sky between passes (:func:`scenario_cloud_field`).
     """
 
-    def __init__(self, scenario: Scenario, *, batch_frames: int = DEFAULT_BATCH_FRAMES) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        batch_frames: int = DEFAULT_BATCH_FRAMES,
+        contact: Pass | None = None,
+        stream: int = 0,
+        cloud_field: CloudField | None = None,
+    ) -> None:
         if batch_frames < 1:
             raise UsageError(f"batch_frames must be >= 1, got {batch_frames}.")
+        if stream < 0:
+            raise UsageError(f"stream must be >= 0, got {stream}.")
         self.scenario = scenario
         self.batch_frames = batch_frames
-        self.satellite = build_satellite(scenario)
-        self.station = build_station(scenario)
+        # stream 0 keeps the seeds of a single-pass run; pass k of a schedule uses k + 1
+        self._seed: list[int] = [scenario.seed] if stream == 0 else [scenario.seed, 1000 + stream]
+        if contact is None:
+            self.satellite = build_satellite(scenario)
+            self.station = build_station(scenario)
+        else:
+            self.satellite = build_satellite(scenario, contact.satellite)
+            self.station = build_station(scenario, contact.station)
+        if cloud_field is None:
+            cloud_field = scenario_cloud_field(scenario)
+        clouds = None
+        if cloud_field is not None:
+            names = [st.name for st in scenario.stations]
+            clouds = cloud_field.station(names.index(self.station.name))
         self.timeline = link_timeline(
             scenario,
             satellite=self.satellite,
             station=self.station,
-            rng=np.random.default_rng([scenario.seed, 1]),
+            contact=contact,
+            rng=np.random.default_rng([*self._seed, 1]),
+            clouds=clouds,
         )
+        self._uplink: LinkTimeline | None = None
         self._source_probe = _Source(scenario)
         self.cadu_length = self._source_probe.cadu.cadu_length
         self.frame_duration_s = 8.0 * self.cadu_length / scenario.link.data_rate_bps
@@ -644,8 +780,47 @@ class PassEmulator:
 
     def channel(self, rng: np.random.Generator | None = None) -> Channel:
         """A fresh channel on :meth:`channel_model` (default: seeded from the scenario)."""
-        gen = np.random.default_rng([self.scenario.seed, 2]) if rng is None else rng
+        gen = np.random.default_rng([*self._seed, 2]) if rng is None else rng
         return Channel(self.channel_model(), gen)
+
+    @property
+    def uplink_timeline(self) -> LinkTimeline:
+        """The uplink sampled along the same pass (``link.uplink``; computed once)."""
+        if self._uplink is None:
+            self._uplink = link_timeline(
+                self.scenario,
+                satellite=self.satellite,
+                station=self.station,
+                contact=self.timeline.contact,
+                uplink=True,
+            )
+        return self._uplink
+
+    def uplink_channel_model(self) -> ChannelModel:
+        """The uplink of the pass as a :class:`ChannelModel` on scenario time: the BER of
+        uncoded BPSK at the uplink budget's Eb/N0, frames erased outside [AOS, LOS] and
+        while the spacecraft receiver has no lock, the light time. The ``[channel]``
+        extras describe the downlink and are not applied."""
+        tl = self.uplink_timeline
+        t_s, lt = tl.t_s, tl.light_time_s
+        aos, los = tl.contact.aos_s, tl.contact.los_s
+        log_ber = np.log10(np.maximum(tl.ber, 1e-30))
+
+        def ber(t: FloatArray) -> FloatArray:
+            return np.asarray(10.0 ** np.interp(t, t_s, log_ber))
+
+        def erased(t: FloatArray) -> BoolArray:
+            return ~tl.locked_at(t) | (t < aos) | (t > los)
+
+        return ChannelModel(
+            ber=ber, erasure_mask=erased, light_time_s=lambda t: np.interp(t, t_s, lt)
+        )
+
+    def uplink_channel(self, rng: np.random.Generator | None = None) -> Channel:
+        """A fresh channel on :meth:`uplink_channel_model` (default: seeded from the
+        scenario, a stream of its own), for :class:`EmulatedLink`'s reverse direction."""
+        gen = np.random.default_rng([*self._seed, 3]) if rng is None else rng
+        return Channel(self.uplink_channel_model(), gen)
 
     def send_times(self) -> FloatArray:
         """When each frame goes out: back to back at the data rate, AOS to LOS."""
@@ -762,6 +937,189 @@ class PassEmulator:
         )
 
 
+# --- several passes ------------------------------------------------------------------
+
+# Totals a multi-pass report sums over its passes (EmulationReport field names).
+_TOTALS = (
+    "frames_sent",
+    "frames_lost",
+    "frames_lost_unlocked",
+    "frames_lost_channel",
+    "frames_delivered",
+    "frames_corrupted",
+    "frames_rs_corrected",
+    "frames_uncorrectable",
+    "frames_fecf_failed",
+    "frames_decoded",
+    "frame_gaps",
+    "packets_sent",
+    "packets_delivered",
+    "packets_damaged",
+    "lock_losses",
+    "bit_errors",
+)
+
+
+@dataclass(frozen=True)
+class MultiPassReport:
+    """Every pass of a span, in AOS order, and the totals.
+
+    ``passes[k]`` is pass k's :class:`EmulationReport`; ``aos_s[k]`` its AOS in seconds
+    since the scenario start. ``totals`` sums the frame, packet, lock-loss and bit-error
+    counts over the passes; ``contact_s`` is the summed pass time and ``locked_s`` the
+    summed lock time; ``throughput_bps`` is the intact packet bits per second of
+    contact; ``overlapping`` counts passes that begin before an earlier pass of the
+    same satellite ended (its transmitter would serve two stations at once: each pass
+    runs as its own link here).
+    """
+
+    scenario: str
+    seed: int
+    passes: tuple[EmulationReport, ...]
+    aos_s: tuple[float, ...]
+    totals: dict[str, int]
+    contact_s: float
+    locked_s: float
+    overlapping: int
+
+    @property
+    def throughput_bps(self) -> float:
+        bits = sum(r.throughput_bps * r.duration_s for r in self.passes)
+        return bits / self.contact_s if self.contact_s > 0 else 0.0
+
+    def to_dict(self, *, intervals: bool = False) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "seed": self.seed,
+            "passes": [r.to_dict(intervals=intervals) for r in self.passes],
+            "aos_s": [round(a, 3) for a in self.aos_s],
+            "totals": dict(self.totals),
+            "contact_s": round(self.contact_s, 6),
+            "locked_s": round(self.locked_s, 6),
+            "throughput_bps": round(self.throughput_bps, 6),
+            "overlapping": self.overlapping,
+        }
+
+    def summary(self) -> str:
+        """One line per pass, then the totals."""
+        t = self.totals
+        lines = [
+            f"{self.scenario}: {len(self.passes)} pass(es), seed {self.seed}",
+            "   #  satellite     station       AOS (UTC)             dur s  max el"
+            "      sent  delivered     lost  corrupted  packets ok",
+        ]
+        for k, r in enumerate(self.passes):
+            lines.append(
+                f"{k:4d}  {r.satellite[:12]:<12}  {r.station[:12]:<12}  {r.aos_utc:<20}"
+                f"  {r.duration_s:5.0f}  {r.max_elevation_deg:6.1f}  {r.frames_sent:8d}"
+                f"  {r.frames_delivered:9d}  {r.frames_lost:7d}  {r.frames_corrupted:9d}"
+                f"  {r.packets_delivered:10d}"
+            )
+        sent = t.get("frames_sent", 0)
+        lost = t.get("frames_lost", 0)
+        pct = f"{100.0 * lost / sent:.2f} %" if sent else "-"
+        lines += [
+            f"  total       contact {self.contact_s:.0f} s, locked {self.locked_s:.0f} s, "
+            f"{self.overlapping} overlapping pass(es)",
+            f"  frames      sent {sent}, delivered {t.get('frames_delivered', 0)}, lost {lost} "
+            f"({pct}: {t.get('frames_lost_unlocked', 0)} unlocked, "
+            f"{t.get('frames_lost_channel', 0)} channel)",
+            f"  corrupted   {t.get('frames_corrupted', 0)}: {t.get('frames_rs_corrected', 0)} "
+            f"RS-corrected, {t.get('frames_uncorrectable', 0)} uncorrectable",
+            f"  packets     sent {t.get('packets_sent', 0)}, delivered intact "
+            f"{t.get('packets_delivered', 0)}, damaged {t.get('packets_damaged', 0)}",
+            f"  throughput  {self.throughput_bps / 1e6:.3f} Mbit/s of packets per second of "
+            "contact",
+        ]
+        return "\n".join(lines)
+
+
+class MultiPassEmulator:
+    """Every whole pass of every satellite over every station of the scenario's span,
+    emulated one after another in AOS order on scenario time (see the module docstring).
+
+    ``contacts`` lists the passes (:func:`scenario_passes`). Pass k runs as a
+    :class:`PassEmulator` with ``stream=k + 1``: its channel and fades draw from their
+    own seeded streams, so the whole run is reproducible and passes are independent.
+    Each pass's emulator is built when its turn comes and dropped after, so memory
+    stays that of one pass (an optical pass holds its fade series).
+    """
+
+    def __init__(self, scenario: Scenario, *, batch_frames: int = DEFAULT_BATCH_FRAMES) -> None:
+        if batch_frames < 1:
+            raise UsageError(f"batch_frames must be >= 1, got {batch_frames}.")
+        self.scenario = scenario
+        self.batch_frames = batch_frames
+        self.contacts = scenario_passes(scenario)
+        if not self.contacts:
+            raise UsageError(
+                f"No whole pass of {', '.join(s.name for s in scenario.fleet)} over "
+                f"{', '.join(s.name for s in scenario.stations)} in the {scenario.hours:g} h "
+                f"from {scenario.start}; raise hours or lower the stations' "
+                "min_elevation_deg."
+            )
+        cadu_length = _Source(scenario).cadu.cadu_length
+        self.frame_duration_s = 8.0 * cadu_length / scenario.link.data_rate_bps
+        self.cloud_field = scenario_cloud_field(scenario)
+
+    def frames_per_pass(self) -> list[int]:
+        """How many frames each pass sends (AOS to LOS, back to back)."""
+        return [int(c.duration_s / self.frame_duration_s) for c in self.contacts]
+
+    def emulator(self, index: int) -> PassEmulator:
+        """The :class:`PassEmulator` of pass ``index`` (seeded as :meth:`run` seeds it)."""
+        return PassEmulator(
+            self.scenario,
+            batch_frames=self.batch_frames,
+            contact=self.contacts[index],
+            stream=index + 1,
+            cloud_field=self.cloud_field,
+        )
+
+    def run(
+        self,
+        progress: Callable[[float], None] | None = None,
+        *,
+        on_pass: Callable[[int, Pass], None] | None = None,
+    ) -> MultiPassReport:
+        """Emulate every pass in order. ``on_pass(k, contact)`` is called as pass k
+        starts; ``progress(fraction)`` after every batch, over the frames of all passes."""
+        counts = self.frames_per_pass()
+        total = max(sum(counts), 1)
+        done = 0
+        reports: list[EmulationReport] = []
+        for k, contact in enumerate(self.contacts):
+            if on_pass is not None:
+                on_pass(k, contact)
+            emu = self.emulator(k)
+            inner = None
+            if progress is not None:
+                n_k, base = counts[k], done
+
+                def inner(f: float, n_k: int = n_k, base: int = base) -> None:
+                    progress((base + f * n_k) / total)
+
+            reports.append(emu.run(inner))
+            done += counts[k]
+        totals = {name: sum(int(getattr(r, name)) for r in reports) for name in _TOTALS}
+        last_los: dict[str, float] = {}
+        overlapping = 0
+        for c in self.contacts:
+            if c.aos_s < last_los.get(c.satellite, -math.inf):
+                overlapping += 1
+            last_los[c.satellite] = max(c.los_s, last_los.get(c.satellite, -math.inf))
+        return MultiPassReport(
+            scenario=self.scenario.name,
+            seed=self.scenario.seed,
+            passes=tuple(reports),
+            aos_s=tuple(c.aos_s for c in self.contacts),
+            totals=totals,
+            contact_s=sum(c.duration_s for c in self.contacts),
+            locked_s=sum(r.locked_s for r in reports),
+            overlapping=overlapping,
+        )
+
+
 # --- over sockets --------------------------------------------------------------------
 
 
@@ -799,6 +1157,11 @@ class _Forwarder:
             self.timer = self.loop.call_at(deadline + self.t0, self.on_timer)
             self.timer_at = deadline
 
+    async def drain(self) -> None:
+        """Wait (on the loop's clock) until nothing is in flight."""
+        while self.timer is not None:
+            await asyncio.sleep(max(0.0, self.timer_at - self.now()))
+
     def close(self) -> None:
         if self.timer is not None:
             self.timer.cancel()
@@ -813,51 +1176,122 @@ class _UdpIn(asyncio.DatagramProtocol):
         self.link._from_client(data, addr)
 
 
-class EmulatedLink:
-    """UDP and TCP forwarders between local endpoints through a :class:`Channel`.
+class _UdpFromTarget(asyncio.DatagramProtocol):
+    def __init__(self, link: EmulatedLink) -> None:
+        self.link = link
 
-    ``channel`` impairs the forward direction (client -> target); its time is
-    ``loop.time()`` less the time the link started, plus ``time_offset_s`` (e.g. a
-    pass's AOS for :meth:`PassEmulator.channel`). Replies (target -> client) pass
-    unimpaired. For TCP every chunk read from the client is one "frame" of the channel:
-    a lost chunk leaves a hole in the stream (as a ground station's TCP feed of a
-    CADU stream shows lost frames), which a frame synchronizer downstream copes with.
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        self.link._from_target(data)
+
+
+class EmulatedLink:
+    """UDP and TCP forwarders between local endpoints through a :class:`Channel` each way.
+
+    ``channel`` impairs the forward direction (client -> target: the downlink, CADUs
+    from the spacecraft side to the ground); ``reverse_channel``, when given, the
+    reverse one (target -> client: the uplink, e.g. CLTUs from the ground, on
+    :meth:`PassEmulator.uplink_channel`). Without it the reverse direction passes
+    unimpaired. Both channels' time is ``loop.time()`` less the time the link (UDP) or
+    the connection (TCP) started, plus ``time_offset_s`` (e.g. a little before a pass's
+    AOS for :meth:`PassEmulator.channel`).
+
+    UDP: datagrams to the listening address go to ``target`` from a second socket
+    (:attr:`udp_target_side_address`); datagrams the target sends to that socket go
+    back to the client, which is the address the last forward datagram came from, or
+    ``peer`` given to :meth:`start_udp` (so the ground can send before the spacecraft
+    side has). For TCP every chunk read is one "frame" of the channel: a lost chunk
+    leaves a hole in the stream (as a ground station's TCP feed of a CADU stream shows
+    lost frames), which a frame synchronizer downstream copes with.
     """
 
-    def __init__(self, channel: Channel, *, time_offset_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        channel: Channel,
+        *,
+        time_offset_s: float = 0.0,
+        reverse_channel: Channel | None = None,
+    ) -> None:
         self.channel = channel
+        self.reverse_channel = reverse_channel
         self.time_offset_s = time_offset_s
         self._udp: asyncio.DatagramTransport | None = None
+        self._out: asyncio.DatagramTransport | None = None
         self._reply: dict[Any, asyncio.DatagramTransport] = {}
         self._target: tuple[str, int] | None = None
+        self._client: Any = None
         self._forward: _Forwarder | None = None
+        self._reverse: _Forwarder | None = None
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._forwarders: list[_Forwarder] = []
+        self.reverse_undeliverable = 0
 
     @property
     def stats(self) -> Any:
         return self.channel.stats
 
+    @property
+    def reverse_stats(self) -> Any:
+        """The reverse channel's statistics (None when the reverse is unimpaired)."""
+        return None if self.reverse_channel is None else self.reverse_channel.stats
+
+    @property
+    def udp_target_side_address(self) -> tuple[str, int]:
+        """The local address forward datagrams leave from: the target sends its own
+        datagrams (the reverse direction) here."""
+        if self._out is None:
+            raise UsageError("Call start_udp() before asking for its addresses.")
+        addr: tuple[str, int] = self._out.get_extra_info("sockname")[:2]
+        return addr
+
     async def start_udp(
-        self, target: tuple[str, int], listen: tuple[str, int] = ("127.0.0.1", 0)
+        self,
+        target: tuple[str, int],
+        listen: tuple[str, int] = ("127.0.0.1", 0),
+        *,
+        peer: tuple[str, int] | None = None,
     ) -> tuple[str, int]:
-        """Listen for datagrams on ``listen`` and forward them to ``target``; returns
-        the bound address."""
+        """Listen for datagrams on ``listen`` and forward them to ``target``; datagrams
+        from ``target`` go back to the client (``peer`` until one has written). Returns
+        the bound listening address."""
         loop = asyncio.get_running_loop()
         self._target = target
+        self._client = peer
         transport, _ = await loop.create_datagram_endpoint(lambda: _UdpIn(self), local_addr=listen)
         self._udp = transport
-        out, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, remote_addr=target)
+        out, _ = await loop.create_datagram_endpoint(
+            lambda: _UdpFromTarget(self), remote_addr=target
+        )
         self._out = out
         self._forward = _Forwarder(self.channel, loop, out.sendto, self.time_offset_s)
         self._forwarders.append(self._forward)
+        if self.reverse_channel is not None:
+            self._reverse = _Forwarder(
+                self.reverse_channel, loop, self._to_client, self.time_offset_s
+            )
+            # both directions on one time base
+            self._reverse.t0 = self._forward.t0
+            self._forwarders.append(self._reverse)
         addr: tuple[str, int] = transport.get_extra_info("sockname")[:2]
         return addr
 
     def _from_client(self, data: bytes, addr: Any) -> None:
         assert self._forward is not None
+        self._client = addr
         self._forward.send(data)
+
+    def _from_target(self, data: bytes) -> None:
+        if self._reverse is not None:
+            self._reverse.send(data)
+        else:
+            self._to_client(data)
+
+    def _to_client(self, data: bytes) -> None:
+        if self._client is None or self._udp is None:
+            # nobody to send to yet: a spacecraft side that has not spoken
+            self.reverse_undeliverable += 1
+            return
+        self._udp.sendto(data, self._client)
 
     async def start_tcp(
         self, target: tuple[str, int], listen: tuple[str, int] = ("127.0.0.1", 0)
@@ -870,25 +1304,36 @@ class EmulatedLink:
             up_reader, up_writer = await asyncio.open_connection(*target)
             fwd = _Forwarder(self.channel, loop, up_writer.write, self.time_offset_s)
             self._forwarders.append(fwd)
+            rev: _Forwarder | None = None
+            if self.reverse_channel is not None:
+                rev = _Forwarder(self.reverse_channel, loop, writer.write, self.time_offset_s)
+                rev.t0 = fwd.t0
+                self._forwarders.append(rev)
 
             async def replies() -> None:
                 while chunk := await up_reader.read(65536):
-                    writer.write(chunk)
-                    await writer.drain()
+                    if rev is None:
+                        writer.write(chunk)
+                        await writer.drain()
+                    else:
+                        rev.send(chunk)
+                if rev is not None:
+                    await rev.drain()
 
             back = loop.create_task(replies())
             try:
                 while chunk := await reader.read(65536):
                     fwd.send(chunk)
                 # let the frames in flight arrive before closing the far end
-                while fwd.timer is not None:
-                    await asyncio.sleep(max(0.0, fwd.timer_at - fwd.now()))
+                await fwd.drain()
                 if up_writer.can_write_eof():
                     up_writer.write_eof()
                 await back
             finally:
                 back.cancel()
                 fwd.close()
+                if rev is not None:
+                    rev.close()
                 up_writer.close()
                 writer.close()
 
@@ -907,6 +1352,7 @@ class EmulatedLink:
             fwd.close()
         if self._udp is not None:
             self._udp.close()
+        if self._out is not None:
             self._out.close()
         if self._server is not None:
             self._server.close()

@@ -21,18 +21,34 @@ pointing jitter and cloud blockage. numpy only, seeded :class:`numpy.random.Gene
 - :class:`CloudProcess` -- per-station cloud blockage as a two-state continuous-time Markov
   process (exponential clear and cloudy durations) set by the cloud-free probability and
   the mean cloud duration.
+- :class:`CorrelatedClouds` -- cloud blockage at several stations at once, correlated
+  between them by distance: a Gaussian copula. Each station has a latent unit Gaussian
+  process g_i(t); the sky is cloudy where g_i > u, u = Phi^-1(p) with p the cloud-free
+  probability, so the marginal is exact. The covariance is separable,
+  Cov(g_i(t), g_j(t + tau)) = exp(-d_ij / L) m(tau), with d_ij the great-circle distance,
+  L the correlation length and m the Matern-3/2 correlation (1 + |tau|/l) e^(-|tau|/l).
+  Matern 3/2 rather than Ornstein-Uhlenbeck because it is once differentiable: a
+  thresholded OU path crosses a level infinitely often near each crossing (clouds that
+  flicker at every sample step), while Rice's formula gives a Matern-3/2 path
+  nu = e^(-u^2/2) / (2 pi l) upcrossings per second, hence mean cloudy spells of
+  (1 - p) / nu: l is chosen so that this is the mean cloud duration asked for.
+  :func:`indicator_correlation` is the correlation of two stations' cloudy indicators
+  that a latent correlation gives (the bivariate normal orthant probability).
 
 Left out: the temporal spectrum of scintillation beyond its correlation time (the
 exponential autocorrelation is a first-order stand-in for the Kolmogorov spectrum), separate
 correlation times for the large- and small-scale eddies of the gamma-gamma model (both use
-one), cloud cover correlated between nearby stations, and beam wander.
+one), cloud cover moving with the wind (the spatial field here is frozen in shape, not
+advected), per-station cloud statistics in one correlated field, and beam wander.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from statistics import NormalDist
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -41,10 +57,15 @@ from comms.errors import UsageError
 from links.times import FloatArray
 
 __all__ = [
+    "CloudBlockage",
+    "CloudField",
     "CloudProcess",
+    "CorrelatedClouds",
+    "StationClouds",
     "gamma_gamma_series",
     "gamma_quantile_table",
     "gauss_markov",
+    "indicator_correlation",
     "lognormal_series",
     "pointing_jitter_series",
     "pointing_loss",
@@ -347,6 +368,14 @@ def pointing_jitter_series(
 # --- clouds --------------------------------------------------------------------------
 
 
+class CloudBlockage(Protocol):
+    """What :meth:`links.optical.OpticalLink.series` asks of a cloud model: where the
+    line of sight is blocked at non-decreasing times ``t_s`` (:class:`CloudProcess`,
+    or one station of a correlated :class:`CloudField`)."""
+
+    def blocked(self, t_s: npt.ArrayLike, rng: np.random.Generator) -> npt.NDArray[np.bool_]: ...
+
+
 @dataclass(frozen=True)
 class CloudProcess:
     """Cloud blockage at one station: alternating clear and cloudy spells.
@@ -408,3 +437,212 @@ class CloudProcess:
         starts, cloudy = self.spells(float(t[0]), float(t[-1]), rng)
         idx = np.searchsorted(starts, t, side="right") - 1
         return np.asarray(cloudy[idx])
+
+
+# --- clouds correlated between stations ----------------------------------------------
+
+_EARTH_RADIUS_M = 6_371_000.0
+# Latent samples per Matern length scale l when a dense time array is asked for: the
+# path is smooth at that scale (once differentiable), so linear interpolation between
+# samples l/16 apart misplaces a cloud edge by a small fraction of a spell.
+_SAMPLES_PER_SCALE = 16.0
+
+
+def great_circle_m(lat1_deg: float, lon1_deg: float, lat2_deg: float, lon2_deg: float) -> float:
+    """Distance on a sphere of radius 6371 km (haversine)."""
+    p1, p2 = math.radians(lat1_deg), math.radians(lat2_deg)
+    dp, dl = p2 - p1, math.radians(lon2_deg - lon1_deg)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2.0 * _EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def indicator_correlation(cloud_free_probability: float, latent_correlation: float) -> float:
+    """Correlation of two stations' cloudy indicators when their latent Gaussians have
+    correlation ``latent_correlation`` and both the cloud-free probability p:
+    (P(g1 > u, g2 > u) - q^2) / (q (1 - q)), q = 1 - p, u = Phi^-1(p), the orthant
+    probability integrated numerically (error < 1e-6)."""
+    p, rho = cloud_free_probability, latent_correlation
+    if not 0.0 < p < 1.0:
+        raise UsageError("cloud_free_probability must be in (0, 1) for a correlation.")
+    if not -1.0 <= rho <= 1.0:
+        raise UsageError("latent_correlation must be in [-1, 1].")
+    q = 1.0 - p
+    if rho >= 1.0:
+        return 1.0
+    u = NormalDist().inv_cdf(p)
+    x = np.linspace(u, u + 12.0, 20001)
+    pdf = np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+    z = (u - rho * x) / math.sqrt(1.0 - rho * rho)
+    tail = np.array([0.5 * math.erfc(v / math.sqrt(2.0)) for v in z.tolist()])
+    y = pdf * tail
+    both = float(np.sum(0.5 * (y[1:] + y[:-1]) * np.diff(x)))
+    return (both - q * q) / (q * (1.0 - q))
+
+
+@dataclass(frozen=True)
+class CloudField:
+    """One draw of :class:`CorrelatedClouds`: the latent paths (S, G) on the time grid
+    ``t_s`` (G,), and the threshold above which a station's sky is cloudy."""
+
+    t_s: FloatArray
+    latent: FloatArray
+    threshold: float
+
+    def blocked(self, station: int, t_s: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """True where station ``station`` is under cloud at times ``t_s`` (within the
+        grid's span; the latent path is interpolated linearly)."""
+        t = np.asarray(t_s, dtype=np.float64)
+        if self.t_s.size == 1:
+            g = np.full(t.shape, self.latent[station, 0])
+        else:
+            g = np.interp(t, self.t_s, self.latent[station])
+        return np.asarray(g > self.threshold)
+
+    def station(self, index: int) -> StationClouds:
+        """Station ``index``'s view, usable as ``clouds=`` of
+        :meth:`links.optical.OpticalLink.series`."""
+        if not 0 <= index < self.latent.shape[0]:
+            raise UsageError(f"station index {index} is outside 0..{self.latent.shape[0] - 1}.")
+        return StationClouds(self, index)
+
+
+@dataclass(frozen=True)
+class StationClouds:
+    """One station of a :class:`CloudField`, with :class:`CloudProcess`'s
+    ``blocked(t_s, rng)`` face (the field is already drawn: ``rng`` is not used)."""
+
+    cloud_field: CloudField
+    index: int
+
+    def blocked(
+        self, t_s: npt.ArrayLike, rng: np.random.Generator | None = None
+    ) -> npt.NDArray[np.bool_]:
+        return self.cloud_field.blocked(self.index, t_s)
+
+
+@dataclass(frozen=True)
+class CorrelatedClouds:
+    """Cloud blockage at several stations, correlated in time and between stations (a
+    Gaussian copula on a separable Matern-3/2 x exponential field; module docstring).
+
+    ``stations`` are (lat_deg, lon_deg). Every station has cloud-free probability
+    ``cloud_free_probability`` and mean cloudy spell ``mean_cloud_duration_s`` (a
+    homogeneous climate: per-site statistics would need a non-separable field). The
+    latent correlation between stations d metres apart is exp(-d / L),
+    L = ``correlation_length_m``; 0 makes the stations independent. Default L = 200 km:
+    the order of the e-folding distance of cloud-cover correlation that optical
+    ground-station site-diversity studies report (a few hundred km); pass your
+    region's value.
+    """
+
+    stations: tuple[tuple[float, float], ...]
+    cloud_free_probability: float = 0.5
+    mean_cloud_duration_s: float = 3.0 * 3600.0
+    correlation_length_m: float = 200e3
+    _chol: FloatArray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.stations:
+            raise UsageError("CorrelatedClouds needs at least one (lat_deg, lon_deg) station.")
+        if not 0.0 < self.cloud_free_probability < 1.0:
+            raise UsageError(
+                "cloud_free_probability must be in (0, 1) for a correlated field; use "
+                "CloudProcess for an always-clear or always-cloudy sky."
+            )
+        if not self.mean_cloud_duration_s > 0.0 or not math.isfinite(self.mean_cloud_duration_s):
+            raise UsageError("mean_cloud_duration_s must be a finite duration > 0 seconds.")
+        if not self.correlation_length_m >= 0.0:
+            raise UsageError("correlation_length_m must be >= 0 metres (0: independent).")
+        object.__setattr__(self, "stations", tuple((float(a), float(b)) for a, b in self.stations))
+        object.__setattr__(self, "_chol", np.linalg.cholesky(self.latent_correlation()))
+
+    def latent_correlation(self) -> FloatArray:
+        """The (S, S) correlation exp(-d_ij / L) of the stations' latent paths."""
+        n = len(self.stations)
+        out = np.eye(n)
+        if self.correlation_length_m == 0.0:
+            return out
+        for i in range(n):
+            for j in range(i + 1, n):
+                d = great_circle_m(*self.stations[i], *self.stations[j])
+                out[i, j] = out[j, i] = math.exp(-d / self.correlation_length_m)
+        # co-located stations make the matrix singular; a hair of nugget keeps Cholesky
+        return out + np.eye(n) * 1e-12
+
+    @property
+    def threshold(self) -> float:
+        """u = Phi^-1(p): the sky is cloudy where the latent path exceeds it."""
+        return NormalDist().inv_cdf(self.cloud_free_probability)
+
+    @property
+    def length_scale_s(self) -> float:
+        """The Matern-3/2 scale l that makes the mean cloudy spell the one asked for:
+        l = T_cloud e^(-u^2/2) / (2 pi (1 - p)) (Rice)."""
+        u = self.threshold
+        q = 1.0 - self.cloud_free_probability
+        return self.mean_cloud_duration_s * math.exp(-0.5 * u * u) / (2.0 * math.pi * q)
+
+    def sample(self, t_s: npt.ArrayLike, rng: np.random.Generator) -> CloudField:
+        """Draw the field over the span of ``t_s`` (non-decreasing seconds). Sparse
+        times (no closer than l/16) are sampled exactly; dense ones on a grid l/16
+        apart that :meth:`CloudField.blocked` interpolates."""
+        t = _times(t_s)
+        ell = self.length_scale_s
+        step = ell / _SAMPLES_PER_SCALE
+        span = float(t[-1] - t[0])
+        if t.size > 1 and np.min(np.diff(t)) < step:
+            n = math.ceil(span / step) + 1
+            grid = t[0] + step * np.arange(n, dtype=np.float64)
+        else:
+            grid = t
+        latent = self._chol @ _matern32_paths(grid, ell, len(self.stations), rng)
+        return CloudField(grid, latent, self.threshold)
+
+    def sample_span(self, start_s: float, stop_s: float, rng: np.random.Generator) -> CloudField:
+        """Draw the field on a grid l/16 apart covering [start_s, stop_s], for any
+        later query in that span (e.g. every pass of a scenario)."""
+        if not stop_s >= start_s:
+            raise UsageError("sample_span needs stop_s >= start_s (seconds).")
+        step = self.length_scale_s / _SAMPLES_PER_SCALE
+        n = math.ceil((stop_s - start_s) / step) + 1
+        grid = start_s + step * np.arange(max(n, 2), dtype=np.float64)
+        latent = self._chol @ _matern32_paths(grid, self.length_scale_s, len(self.stations), rng)
+        return CloudField(grid, latent, self.threshold)
+
+    def blocked(self, t_s: npt.ArrayLike, rng: np.random.Generator) -> npt.NDArray[np.bool_]:
+        """(S, T): True where station s is under cloud at ``t_s`` (one fresh draw)."""
+        t = _times(t_s)
+        f = self.sample(t, rng)
+        return np.stack([f.blocked(i, t) for i in range(len(self.stations))])
+
+
+def _matern32_paths(t: FloatArray, ell: float, n: int, rng: np.random.Generator) -> FloatArray:
+    """n independent unit-variance Matern-3/2 paths (correlation (1 + tau/l) e^(-tau/l))
+    at times ``t``: the exact transition of its two-state (value, slope) SDE, with
+    lam = 1/l: A(d) = e^(-lam d) [[1 + lam d, d], [-lam^2 d, 1 - lam d]],
+    Q(d) = P - A P A^T, P = diag(1, lam^2) the stationary covariance."""
+    lam = 1.0 / ell
+    p_inf = np.diag([1.0, lam * lam])
+    out = np.empty((n, t.size))
+    state = np.stack([rng.standard_normal(n), lam * rng.standard_normal(n)])  # (2, n)
+    out[:, 0] = state[0]
+    if t.size == 1:
+        return out
+    dts = np.diff(t)
+    z = rng.standard_normal((t.size - 1, 2, n))
+    cache: dict[float, tuple[FloatArray, FloatArray]] = {}
+    for k, d in enumerate(dts.tolist()):
+        pair = cache.get(d)
+        if pair is None:
+            e = math.exp(-lam * d)
+            a = e * np.array([[1.0 + lam * d, d], [-lam * lam * d, 1.0 - lam * d]])
+            q = p_inf - a @ p_inf @ a.T
+            # Q is PSD; clip the round-off that can make a tiny eigenvalue negative
+            w, v = np.linalg.eigh(0.5 * (q + q.T))
+            pair = (a, v * np.sqrt(np.maximum(w, 0.0)))
+            if len(cache) < 4096:
+                cache[d] = pair
+        a, root = pair
+        state = a @ state + root @ z[k]
+        out[:, k + 1] = state[0]
+    return out

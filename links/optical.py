@@ -40,6 +40,11 @@ ranges, elevations) and broadcasts; units are in the names.
   BER = SER M / (2 (M - 1)). eta is the implementation efficiency (default 0.5, 3 dB from
   the limit, the order demonstrated terminals reach).
 
+- Clouds: a cloud on the line of sight blocks the link (power 0). One station alone
+  uses :class:`~links.fading.CloudProcess`; a network of stations, whose skies are
+  alike when they are close, uses :class:`~links.fading.CorrelatedClouds` (a Gaussian
+  copula with latent correlation exp(-distance / L); :func:`correlated_clouds`).
+
 Left out: beam wander and its effect on uplink scintillation, inner/outer scale
 corrections, background light (daytime sky), adaptive optics, the atmospheric coherence
 penalty of coherent receivers, coded BER (a frame's fate is a threshold or an uncoded-BER
@@ -49,15 +54,18 @@ draw), and refraction.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from comms.errors import UsageError
 from links.fading import (
-    CloudProcess,
+    CloudBlockage,
+    CorrelatedClouds,
     gamma_gamma_series,
     lognormal_series,
     pointing_jitter_series,
@@ -77,6 +85,7 @@ __all__ = [
     "air_mass",
     "aperture_averaging_factor",
     "atmospheric_transmittance",
+    "correlated_clouds",
     "fade_correlation_time_s",
     "frame_erasures",
     "frame_power_w",
@@ -505,6 +514,33 @@ def _scale_shapes(
     return np.asarray(alpha / c), np.asarray(beta / c)
 
 
+# --- clouds over a station network --------------------------------------------------
+
+
+def correlated_clouds(
+    stations: Sequence[Any],
+    *,
+    cloud_free_probability: float = 0.5,
+    mean_cloud_duration_s: float = 3.0 * 3600.0,
+    correlation_length_m: float = 200e3,
+) -> CorrelatedClouds:
+    """A :class:`~links.fading.CorrelatedClouds` for ground stations (anything with
+    ``lat_deg`` and ``lon_deg``, e.g. :class:`links.stations.GroundStation`) or
+    (lat_deg, lon_deg) pairs, in the order given."""
+    points = tuple(
+        (float(s.lat_deg), float(s.lon_deg))
+        if hasattr(s, "lat_deg")
+        else (float(s[0]), float(s[1]))
+        for s in stations
+    )
+    return CorrelatedClouds(
+        points,
+        cloud_free_probability=cloud_free_probability,
+        mean_cloud_duration_s=mean_cloud_duration_s,
+        correlation_length_m=correlation_length_m,
+    )
+
+
 # --- the link ------------------------------------------------------------------------
 
 
@@ -602,11 +638,14 @@ class OpticalLink:
         slew_rate_rad_s: npt.ArrayLike,
         rng: np.random.Generator,
         *,
-        clouds: CloudProcess | None = None,
+        clouds: CloudBlockage | None = None,
     ) -> OpticalSeries:
         """Received power at the sample times ``t_s`` (sample faster than the fades:
         ~0.1 ms); ``range_m``, ``elevation_deg`` and ``slew_rate_rad_s`` per sample (or
-        scalars), e.g. interpolated from a pass's look angles."""
+        scalars), e.g. interpolated from a pass's look angles. ``clouds`` blocks the
+        line of sight: a :class:`~links.fading.CloudProcess` (this station alone), or
+        ``field.station(i)`` of a :class:`~links.fading.CorrelatedClouds` draw shared by
+        several stations (:func:`correlated_clouds` builds one for a station list)."""
         t = np.atleast_1d(_arr(t_s))
         el = np.broadcast_to(_arr(elevation_deg), t.shape)
         mean = np.broadcast_to(self.mean_received_power_w(range_m, el), t.shape)

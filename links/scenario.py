@@ -10,9 +10,11 @@ in Reed-Solomon CADUs, 131.0-B-5 / 132.0-B-3) and extra channel impairments. Lay
     seed = 1                            # one seed: the same file gives the same report
 
     [satellite]                         # sso_altitude_km + ltan_hours, or tle = [L1, L2]
+    [[satellites]]                      # or several: one table each, names unique
     [[stations]]                        # name, lat_deg, lon_deg, alt_m, min_elevation_deg
     [link]                              # type = "rf" | "optical", data_rate_bps, station...
     [link.rf] / [link.optical]          # the budget of the link type chosen
+    [link.uplink]                       # the uplink (TC) budget, for EmulatedLink
     [tracker]                           # carrier acquisition and tracking
     [frames]                            # CADU and virtual channel parameters
     [channel]                           # bursts, erasures, delay, duplication, reordering
@@ -28,8 +30,15 @@ at ``link.rf.link_rate_bps`` / ``link.optical.link_rate_bps`` (the real link's r
 Emulating a 500 Mbit/s link at 2 Mbit/s samples every 250th frame of the real stream:
 each emulated frame meets the channel state of its instant.
 
-Left out: several satellites per scenario, uplinks, and a schedule of passes (the
-emulator runs one pass: ``link.station`` and ``link.pass_index``).
+One pass (``link.station``, ``link.pass_index``) or, with ``link.all_passes``, every
+whole pass of every satellite over every station in the span
+(:class:`links.emulator.MultiPassEmulator`). ``[[satellites]]`` replaces ``[satellite]``
+for several spacecraft; ``scenario.satellite`` is then the first of them and
+``scenario.fleet`` all of them.
+
+Left out: a schedule that picks one station per satellite when passes overlap (every
+pass runs as its own link) and uplink frames in :class:`~links.emulator.PassEmulator`
+(the uplink channel serves the socket forwarder).
 """
 
 from __future__ import annotations
@@ -55,6 +64,7 @@ __all__ = [
     "Scenario",
     "StationConfig",
     "TrackerConfig",
+    "UplinkConfig",
     "load_scenario",
     "parse_scenario",
     "scenario_to_toml",
@@ -171,7 +181,10 @@ class RfConfig(_Section):
     ``dawnlink-x`` preset of ``dawnlink link budget`` (X band 8.2 GHz, 17 dBW EIRP less
     1 dB, G/T 31 dB/K) carrying RS(255,223) I=5 outside a rate-1/2 convolutional code,
     the code the CADUs here really use; 150 Mbit/s, the low end of REFERENCES.md's X-band
-    downlinks. ``atmosphere`` "none" is free space; "itur" needs the itur package."""
+    downlinks. ``atmosphere`` "none" is free space; "itur" needs the itur package and
+    then, with ``sky_noise``, the sky-noise rise of rain, clouds and gases degrades the
+    G/T against a clear-sky system temperature ``clear_sky_noise_temp_k`` (150 K, an
+    uncooled X-band station; ITU-R P.618 section 7, :mod:`links.budget`)."""
 
     section: ClassVar[str] = "link.rf"
     freq_hz: float = field(default=8.2e9, metadata=_rule(gt=0.0))
@@ -184,6 +197,8 @@ class RfConfig(_Section):
     implementation_loss_db: float = field(default=1.0, metadata=_rule(ge=0.0))
     atmosphere: str = field(default="none", metadata=_rule(choices=("none", "itur")))
     rain_p_percent: float = field(default=0.1, metadata=_rule(ge=0.001, le=50.0))
+    sky_noise: bool = True
+    clear_sky_noise_temp_k: float = field(default=150.0, metadata=_rule(gt=0.0))
 
 
 @dataclass(frozen=True)
@@ -194,7 +209,11 @@ class OpticalConfig(_Section):
     600k samples; pass 1e-4 for finer fades at 10x the memory. ``scintillation_model``
     defaults to "lognormal", the weak-fluctuation law that fits an aperture-averaged
     downlink (and the one whose sampler copes with the near-zero scintillation at high
-    elevation); "gamma-gamma" is the moderate-to-strong law."""
+    elevation); "gamma-gamma" is the moderate-to-strong law. ``cloud_correlation_length_m``
+    0 draws each pass's clouds alone (a two-state Markov process); above 0 one cloud
+    field covers every station over the whole span, correlated between stations as
+    exp(-distance / L) (:class:`links.fading.CorrelatedClouds`), so a multi-pass run
+    sees nearby stations clouded together."""
 
     section: ClassVar[str] = "link.optical"
     wavelength_m: float = field(default=1550e-9, metadata=_rule(gt=0.0))
@@ -206,6 +225,7 @@ class OpticalConfig(_Section):
     link_rate_bps: float = field(default=10e9, metadata=_rule(gt=0.0))
     cloud_free_probability: float = field(default=1.0, metadata=_rule(ge=0.0, le=1.0))
     mean_cloud_duration_s: float = field(default=600.0, metadata=_rule(gt=0.0))
+    cloud_correlation_length_m: float = field(default=0.0, metadata=_rule(ge=0.0))
     sample_s: float = field(default=1e-3, metadata=_rule(gt=0.0, le=1.0))
     scintillation_model: str = field(
         default="lognormal", metadata=_rule(choices=("lognormal", "gamma-gamma"))
@@ -213,10 +233,33 @@ class OpticalConfig(_Section):
 
 
 @dataclass(frozen=True)
+class UplinkConfig(_Section):
+    """The uplink (telecommand) budget: ground EIRP to the spacecraft receiver at the
+    uplink frequency, uncoded BPSK (PCM/PSK/PM as 231.0-B-4's CLTUs are sent; the BCH
+    code inside the CLTU is the only code). Defaults: S band 2.05 GHz (the 2025-2110 MHz
+    space operations band), a 200 W amplifier on a 33 dBi dish less 1 dB (55 dBW), a
+    spacecraft G/T of -25 dB/K (a near-omni patch looking at the 290 K Earth) and
+    64 kbit/s, a common TC rate. The spacecraft receiver acquires and tracks as
+    ``[tracker]`` says, with its own C/N0 floor ``min_cn0_dbhz`` (none by default)."""
+
+    section: ClassVar[str] = "link.uplink"
+    freq_hz: float = field(default=2.05e9, metadata=_rule(gt=0.0))
+    eirp_dbw: float = field(default=55.0, metadata=_rule(ge=-50.0, le=120.0))
+    g_over_t_db_k: float = field(default=-25.0, metadata=_rule(ge=-80.0, le=60.0))
+    data_rate_bps: float = field(default=64e3, metadata=_rule(gt=0.0))
+    polarization_loss_db: float = field(default=0.2, metadata=_rule(ge=0.0))
+    pointing_loss_db: float = field(default=0.3, metadata=_rule(ge=0.0))
+    implementation_loss_db: float = field(default=1.0, metadata=_rule(ge=0.0))
+    min_cn0_dbhz: float | None = None
+
+
+@dataclass(frozen=True)
 class LinkConfig(_Section):
     """Which link, at what emulated rate, over which station's ``pass_index``-th pass.
     ``step_s``: the link state (geometry, Doppler, budget, lock) sampling step;
-    ``interval_s``: the width of the per-interval statistics."""
+    ``interval_s``: the width of the per-interval statistics. ``all_passes``: run every
+    whole pass of the span in AOS order instead (``station`` and ``pass_index`` are
+    then ignored)."""
 
     section: ClassVar[str] = "link"
     type: str = field(default="rf", metadata=_rule(choices=("rf", "optical")))
@@ -225,8 +268,10 @@ class LinkConfig(_Section):
     pass_index: int = field(default=0, metadata=_rule(ge=0))
     step_s: float = field(default=1.0, metadata=_rule(gt=0.0, le=60.0))
     interval_s: float = field(default=10.0, metadata=_rule(gt=0.0))
+    all_passes: bool = False
     rf: RfConfig = RfConfig()
     optical: OpticalConfig = OpticalConfig()
+    uplink: UplinkConfig = UplinkConfig()
 
 
 @dataclass(frozen=True)
@@ -299,10 +344,19 @@ class Scenario(_Section):
     tracker: TrackerConfig = TrackerConfig()
     frames: FrameConfig = FrameConfig()
     channel: ChannelConfig = ChannelConfig()
+    satellites: tuple[SatelliteConfig, ...] = ()
 
     def __post_init__(self) -> None:
         super().__post_init__()
         import numpy as np
+
+        if self.satellites:
+            sat_names = [s.name for s in self.satellites]
+            if len(set(sat_names)) != len(sat_names):
+                raise UsageError(f"satellites.name must be unique; got {sat_names}.")
+            if self.satellite != self.satellites[0]:
+                # [[satellites]] is the whole fleet; ``satellite`` names its first
+                object.__setattr__(self, "satellite", self.satellites[0])
 
         try:
             np.datetime64(self.start.rstrip("Z"), "us")
@@ -334,6 +388,11 @@ class Scenario(_Section):
             raise UsageError(
                 "channel.reorder_delay_s must be > 0 when channel.reorder_probability is."
             )
+
+    @property
+    def fleet(self) -> tuple[SatelliteConfig, ...]:
+        """Every satellite: ``[[satellites]]``, or the one ``[satellite]``."""
+        return self.satellites if self.satellites else (self.satellite,)
 
     @property
     def station_config(self) -> StationConfig:
@@ -391,10 +450,20 @@ def _build(cls: type[Any], table: Any, key: str) -> Any:
             f"{key or 'the top level'} takes {', '.join(sorted(known))}."
         )
     values: dict[str, Any] = {}
+    if cls is Scenario and "satellites" in table:
+        if "satellite" in table:
+            raise UsageError("Give one [satellite] table or [[satellites]] tables, not both.")
+        sats = _array_of(SatelliteConfig, table["satellites"], "satellites")
+        if not sats:
+            raise UsageError("satellites: give at least one [[satellites]] table.")
+        values["satellites"] = sats
+        values["satellite"] = sats[0]
     if cls is SatelliteConfig and "tle" in table:
         values["sso_altitude_km"] = None  # an element set replaces the default orbit
     for name, f in known.items():
         sub = f"{key}.{name}" if key else name
+        if name in values:
+            continue
         if name in table:
             if name == "stations":
                 values[name] = _stations(table[name])
@@ -406,15 +475,26 @@ def _build(cls: type[Any], table: Any, key: str) -> Any:
 
 
 def _stations(value: Any) -> tuple[StationConfig, ...]:
+    return _array_of(StationConfig, value, "stations")
+
+
+def _array_of(cls: type[Any], value: Any, key: str) -> tuple[Any, ...]:
     if not isinstance(value, list):
-        raise UsageError("stations must be an array of tables ([[stations]]).")
+        raise UsageError(f"{key} must be an array of tables ([[{key}]]).")
     out = []
     for i, item in enumerate(value):
         try:
-            out.append(_build(StationConfig, item, "stations"))
+            out.append(_build(cls, item, key))
         except UsageError as exc:
             text = str(exc)
-            raise UsageError(text.replace("stations.", f"stations[{i}].", 1)) from None
+            section = cls.section
+            if text.startswith(f"{key}."):
+                text = f"{key}[{i}]." + text[len(key) + 1 :]
+            elif text.startswith(f"{section}."):
+                text = f"{key}[{i}]." + text[len(section) + 1 :]
+            elif text.startswith(f"{section} "):
+                text = f"{key}[{i}] " + text[len(section) + 1 :]
+            raise UsageError(text) from None
     return tuple(out)
 
 
@@ -464,7 +544,7 @@ def _toml_table(obj: Any, header: str, lines: list[str]) -> None:
         value = getattr(obj, f.name)
         if isinstance(value, _Section):
             nested.append((f.name, value))
-        elif f.name != "stations" and value is not None:
+        elif f.name not in ("stations", "satellites") and value is not None:
             body.append(f"{f.name} = {_toml_value(value)}")
     if header:
         lines.append(f"\n{header}")
@@ -478,9 +558,13 @@ def scenario_to_toml(scenario: Scenario) -> str:
     lines: list[str] = []
     top = [f for f in fields(scenario) if not isinstance(getattr(scenario, f.name), _Section)]
     for f in top:
-        if f.name != "stations":
+        if f.name not in ("stations", "satellites"):
             lines.append(f"{f.name} = {_toml_value(getattr(scenario, f.name))}")
-    _toml_table(scenario.satellite, "[satellite]", lines)
+    if scenario.satellites:
+        for sat in scenario.satellites:
+            _toml_table(sat, "[[satellites]]", lines)
+    else:
+        _toml_table(scenario.satellite, "[satellite]", lines)
     for station in scenario.stations:
         _toml_table(station, "[[stations]]", lines)
     for name in ("link", "tracker", "frames", "channel"):

@@ -175,3 +175,17 @@ def test_station_presets_and_bad_tle_text() -> None:
         read_tles(ISS_L1 + "\n")
     with pytest.raises(UsageError, match="No two-line"):
         read_tles("just a name\n")
+
+
+@pytest.mark.parametrize("command", ["passes", "doppler"])
+def test_plot_writes_a_png(
+    command: str, tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("matplotlib")
+    from pathlib import Path
+
+    png = Path(str(tmp_path)) / f"{command}.png"
+    extra = ["--summary"] if command == "doppler" else []
+    code, out, _ = run([command, *SSO, "--station", "svalbard", *extra, "--plot", str(png)], capsys)
+    assert code == 0 and "Svalbard" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
