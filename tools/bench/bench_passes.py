@@ -3,11 +3,17 @@
 The issue's target: a 24 h contact plan for 100 satellites x 10 stations, no pass longer
 than ~1 s missed, times refined to 0.1 s, in under a minute on one core, and >= 50x
 skyfield per pair. skyfield is not vectorized over satellites or stations (REFERENCES.md,
-Peers), so it is timed on a sample of pairs from the same constellation and stations;
+Peers), so it is timed on a sample of pairs from the same constellation and stations
+(``find_events`` with its default settings: it refines events to about a millisecond);
 the ratio is per pair (ops/s = pairs/s). dawnlink runs its default search (central-angle
-screen on an automatic ~117 s grid, Hermite-interpolated refinement; see
-links/passes.py for why that misses nothing a 1 s grid finds) and, for comparison, the
-same search forced onto a 10 s grid.
+screen on an automatic ~515 s grid, septic Hermite interpolant, vectorized false-position
+refinement; see links/passes.py for why that misses nothing a 1 s grid finds) and, for
+comparison, the same search forced onto a 10 s grid.
+
+Both sides run on one core: dawnlink's search keeps its BLAS products in blocks that
+OpenBLAS runs on one thread (before that, OpenBLAS spread two thin products over all
+cores, which on a busy machine cost more wall time than the whole rest of the search).
+Timings are wall-clock best-of-3 (tools.bench.measure): on a shared machine, run twice.
 
 ``python -m tools.bench passes --min-time 0.1`` runs all cases.
 ``python -m tools.bench.bench_passes`` times one full plan and checks it against a
