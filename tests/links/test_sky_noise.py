@@ -81,7 +81,8 @@ def test_closed_form() -> None:
 def test_budget_applies_it_to_g_over_t() -> None:
     atm = FixedAtmosphere()
     b = link_budget(link(), [10.0, 40.0], [2262e3, 1100e3], atmosphere=atm)
-    absorbed = 0.8 + 2.3  # rain and clouds: gases are in the clear-sky G/T, scintillation absorbs nothing
+    # Rain and clouds: the gases are in the clear-sky G/T; scintillation absorbs nothing.
+    absorbed = 0.8 + 2.3
     dt = 275.0 * (1 - 10 ** (-absorbed / 10))
     loss = 10 * math.log10(1 + dt / DEFAULT_CLEAR_SKY_NOISE_TEMP_K)
     np.testing.assert_allclose(b.sky_noise_temp_k, dt, rtol=1e-12)
