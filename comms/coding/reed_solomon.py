@@ -211,6 +211,47 @@ def _berlekamp_massey(syndromes: list[int]) -> list[int]:
     return locator
 
 
+_LOG_NP = np.array(LOG, dtype=np.intp)
+_ROOT_STEP_INVERSE = pow(_ROOT_STEP_LOG, -1, 255)  # 116: 11 * 116 = 1 (mod 255)
+
+
+def _single_errors(
+    syndromes: npt.NDArray[np.uint8], first_root: int, sent_length: int
+) -> list[list[tuple[int, int]] | None]:
+    """The corrections of rows whose syndromes say "exactly one error", all at once;
+    None for the other rows (they take Berlekamp-Massey).
+
+    One error of value v at position x^p gives S_j = v gamma^(p (fcr + j)), gamma =
+    alpha^11: every S_j is non-zero and S_(j+1) / S_j = gamma^p for all j. Such a
+    sequence has linear complexity 1, so Berlekamp-Massey would find Lambda = 1 + gamma^p
+    x, Chien its one root (when p is a sent position), and Forney v = S_0 gamma^(-p fcr)
+    -- the same answer, here in a few array operations for a whole batch. At low bit
+    error rates nearly every damaged codeword has one error (measured ~25x faster per
+    codeword than the general path; tools/bench/bench_cfdp_bulk.py).
+    """
+    count, two_e = syndromes.shape
+    out: list[list[tuple[int, int]] | None] = [None] * count
+    if not count:
+        return out
+    nonzero = (syndromes != 0).all(axis=1)
+    logs = _LOG_NP[syndromes]
+    ratio = (logs[:, 1] - logs[:, 0]) % 255
+    expected = (logs[:, :1] + ratio[:, None] * np.arange(two_e)[None, :]) % 255
+    geometric = (logs == expected).all(axis=1)
+    position = (ratio * _ROOT_STEP_INVERSE) % 255
+    ok = nonzero & geometric & (position < sent_length)
+    rows = np.flatnonzero(ok)
+    if not rows.size:
+        return out
+    p = position[rows]
+    value_logs = (logs[rows, 0] - _ROOT_STEP_LOG * p * first_root) % 255
+    for row, index, value_log in zip(
+        rows.tolist(), (sent_length - 1 - p).tolist(), value_logs.tolist(), strict=True
+    ):
+        out[row] = [(index, EXP[value_log])]
+    return out
+
+
 def _correct_codeword(
     syndromes: list[int], tables: _CodeTables, e: int, sent_length: int
 ) -> list[tuple[int, int]] | None:
@@ -530,8 +571,11 @@ class ReedSolomon:
         syndromes = np.bitwise_xor.reduce(
             MUL_NP[conventional[:, None, :], tables.syndrome_powers[None, :, :]], axis=2
         )
+        rows = syndromes.tolist()
+        single = _single_errors(syndromes, tables.first_root, self._sent_length)
         return [
-            _correct_codeword(row, tables, self._e, self._sent_length) for row in syndromes.tolist()
+            fix if fix is not None else _correct_codeword(row, tables, self._e, self._sent_length)
+            for row, fix in zip(rows, single, strict=True)
         ]
 
     def _data_fixes(
