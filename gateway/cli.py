@@ -2,7 +2,15 @@
 
 Actions: ``check-config --config FILE`` validates the file and prints a summary with
 secrets masked (exit 0, or 2 with the offending key); ``run --config FILE`` runs the
-gateway in the foreground until SIGTERM or SIGINT, flushing the outbox before it exits.
+gateway (ingest from the configured stations, the outbox, MQTT, metrics) in the
+foreground until SIGTERM or SIGINT, flushing the outbox before it exits.
+
+Exit codes of ``run``: 0 after a clean stop; 2 when the configuration is refused (the
+message names the key); 1 when the gateway could not start or failed while running
+(a port in use, an outbox it cannot open), with the reason on stderr.
+Under systemd ``Type=notify`` it reports ``READY=1`` once it runs (the metrics port is
+bound, the outbox open, the MQTT and ingest tasks started) and ``STOPPING=1`` on the
+stop signal (:mod:`gateway.sdnotify`).
 Registered through the ``dawnlink.commands`` entry point ``gateway``.
 """
 
@@ -10,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
 import sys
 from collections.abc import Sequence
@@ -18,9 +27,11 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, TextIO
 
-from comms.cli.common import EXIT_OK, EXIT_USAGE, add_command
+from comms.cli.common import EXIT_BAD_DATA, EXIT_OK, EXIT_USAGE, add_command
+from comms.errors import UsageError
 from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.logs import configure_logging
+from gateway.sdnotify import notify
 
 __all__ = ["check_config", "main", "register", "run", "summary"]
 
@@ -79,24 +90,56 @@ def check_config(path: str | Path, out: TextIO | None = None, err: TextIO | None
     return EXIT_OK
 
 
+def _reason(exc: BaseException) -> str:
+    """One line for what stopped the gateway (task groups wrap the cause)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return f"{type(exc).__name__}: {exc}"
+
+
 def run(path: str | Path, err: TextIO | None = None) -> int:
     from gateway.daemon import Gateway
+    from gateway.pipeline import Pipeline, run_pipeline
 
+    err = err or sys.stderr
     try:
         config = load_config(path)
-    except ConfigError as exc:
-        print(f"dawnlink gateway: {path}: {exc}", file=err or sys.stderr)
+        if config.stations:
+            # Built once here so that stations that disagree fail now, as config errors.
+            Pipeline.from_config(config)
+    except UsageError as exc:  # ConfigError included
+        print(f"dawnlink gateway: {path}: {exc}", file=err)
         return EXIT_USAGE
     configure_logging(config.logging.level, json_lines=config.logging.json)
+    log = logging.getLogger("gateway")
 
     async def main() -> None:
-        gateway = Gateway(config)  # the ingest pipeline is passed here once it exists
+        gateway = Gateway(config, pipeline=run_pipeline if config.stations else None)
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, gateway.stop)
-        await gateway.run()
 
-    asyncio.run(main())
+        def stop() -> None:
+            notify("STOPPING=1")
+            gateway.stop()
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop)
+
+        async def ready() -> None:
+            await gateway.started.wait()
+            notify(f"READY=1\nSTATUS=publishing under {gateway.topics.root}")
+
+        ready_task = asyncio.create_task(ready(), name="sd-notify")
+        try:
+            await gateway.run()
+        finally:
+            ready_task.cancel()
+
+    try:
+        asyncio.run(main())
+    except Exception as exc:  # any failure is reported, and exits 1
+        log.error("gateway failed: %s", _reason(exc), exc_info=exc)
+        print(f"dawnlink gateway: stopped by an error: {_reason(exc)}", file=err)
+        return EXIT_BAD_DATA
     return EXIT_OK
 
 

@@ -8,6 +8,12 @@ gateway's task group with the gateway itself, and hands products to
 first, then lets the publisher flush the outbox for up to ``shutdown_grace_s`` while the
 broker is reachable, then says ``offline`` and disconnects; whatever is still in the
 outbox is published on the next start.
+
+With ``[[uplink.stations]]`` configured the gateway also runs the command uplink:
+``gateway.uplink`` (:class:`gateway.uplink.Uplink`, which the pipeline feeds with CLCWs)
+and ``gateway.commands`` (:class:`gateway.command_service.CommandService`: commands in
+from MQTT, progress out through the outbox). They stop before the outbox flush, so the
+last responses are published with everything else.
 """
 
 from __future__ import annotations
@@ -19,12 +25,14 @@ import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
+from gateway.command_service import CommandService
 from gateway.config import GatewayConfig
 from gateway.http import HttpServer
 from gateway.messages import OutboxMessage, Topics, envelope
 from gateway.metrics import Registry
 from gateway.mqtt import MqttLink
 from gateway.outbox import Outbox, OutboxPublisher
+from gateway.uplink import Uplink
 
 __all__ = ["Gateway", "Pipeline"]
 
@@ -74,13 +82,37 @@ class Gateway:
                 host=config.metrics.host,
                 port=config.metrics.port,
             )
+        # The command uplink (docs/gateway-commands.md): on when [[uplink.stations]] exist.
+        self.uplink: Uplink | None = None
+        self.commands: CommandService | None = None
+        if config.uplink.stations:
+            self.uplink = Uplink(
+                config.uplink,
+                config.spacecraft.scid,
+                rng=random.Random((rng or random.Random()).random()),
+                clock=clock,
+                logger=self.log.getChild("uplink"),
+            )
+            self.commands = CommandService(
+                config,
+                self.topics,
+                self.outbox,
+                self.uplink,
+                self.mqtt,
+                clock=clock,
+                logger=self.log.getChild("commands"),
+                registry=self.registry,
+            )
         self.pipeline = pipeline
         self.shutdown_grace_s = shutdown_grace_s
         self._stop = asyncio.Event()
         self.started = asyncio.Event()
 
     async def _drain(self, session: Any) -> None:
-        await self.publisher.drain(session.publish_row)
+        # The products go out on a second, pipelined connection of the session's
+        # lifetime (gateway.mqtt_pipe: aiomqtt's per-message cost caps publishing near
+        # a naive await-each loop); the aiomqtt session keeps status, will and commands.
+        await self.publisher.drain_pipelined(self.config.mqtt)
 
     async def put_product(
         self,
@@ -129,6 +161,10 @@ class Gateway:
                     await self.http.start()
                     http_task = tasks.create_task(self.http.serve(), name="http")
                 mqtt_task = tasks.create_task(self.mqtt.run(), name="mqtt")
+                uplink_tasks = []
+                if self.uplink is not None and self.commands is not None:
+                    uplink_tasks.append(tasks.create_task(self.uplink.run(), name="uplink"))
+                    uplink_tasks.append(tasks.create_task(self.commands.run(), name="commands"))
                 pipeline_task: asyncio.Task[None] | None = None
                 if self.pipeline is not None:
                     pipeline_task = tasks.create_task(self.pipeline(self), name="pipeline")
@@ -137,7 +173,15 @@ class Gateway:
                 await self._stop.wait()
                 self.log.info("stopping: flushing %d queued messages", len(self.outbox))
                 if pipeline_task is not None:
+                    # Wait for its cleanup (the last products stored, CFDP state saved)
+                    # so the flush below publishes them too.
                     pipeline_task.cancel()
+                    await asyncio.wait([pipeline_task])
+                for task in uplink_tasks:
+                    # Commands stop first; their responses are stored as the task ends.
+                    task.cancel()
+                if uplink_tasks:
+                    await asyncio.wait(uplink_tasks)
                 await self._flush()
                 self.mqtt.stop()
                 await mqtt_task

@@ -51,6 +51,7 @@ from comms.coding.sync import SyncState
 from comms.errors import UsageError
 from gateway.backoff import Backoff
 from gateway.config import StationConfig, StationKind
+from gateway.metrics import Registry
 
 __all__ = [
     "DatagramRefused",
@@ -65,6 +66,7 @@ __all__ = [
     "StreamGarbage",
     "UncorrectableCadu",
     "cadu_params",
+    "register_station_metrics",
 ]
 
 #: Read size for a TCP stream: a few 1279-octet CADUs per read keeps the batch decode
@@ -166,8 +168,76 @@ class StationCounters:
     locked: bool = False
     """The frame synchronizer is in lock (always True for UDP once a frame arrived)."""
 
+    @property
+    def connected(self) -> int:
+        """TCP connections open now (a listening station may have several)."""
+        return self.connects - self.disconnects
+
     def snapshot(self) -> dict[str, int | bool]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+#: The per-station series: (metric name, help, the counters field it reads).
+_COUNTER_METRICS: Final = (
+    ("dawnlink_station_bytes_total", "Octets received from the station.", "bytes"),
+    ("dawnlink_station_datagrams_total", "UDP datagrams received.", "datagrams"),
+    ("dawnlink_station_frames_total", "Transfer frames decoded (before the FECF check).", "frames"),
+    (
+        "dawnlink_station_rs_corrected_symbols_total",
+        "Reed-Solomon symbols corrected.",
+        "rs_corrected_symbols",
+    ),
+    (
+        "dawnlink_station_rs_corrected_cadus_total",
+        "CADUs that needed Reed-Solomon corrections.",
+        "rs_corrected_cadus",
+    ),
+    (
+        "dawnlink_station_uncorrectable_cadus_total",
+        "CADUs Reed-Solomon could not correct (lost).",
+        "uncorrectable",
+    ),
+    ("dawnlink_station_malformed_datagrams_total", "Datagrams of the wrong size.", "malformed"),
+    (
+        "dawnlink_station_garbage_bits_total",
+        "Stream bits skipped looking for a sync marker.",
+        "garbage_bits",
+    ),
+    ("dawnlink_station_locks_acquired_total", "Frame sync acquisitions.", "locks_acquired"),
+    ("dawnlink_station_locks_lost_total", "Frame sync losses.", "locks_lost"),
+    ("dawnlink_station_slips_total", "Bit slips the frame synchronizer followed.", "slips"),
+    ("dawnlink_station_connects_total", "TCP connections made or accepted.", "connects"),
+    ("dawnlink_station_disconnects_total", "TCP connections ended.", "disconnects"),
+    (
+        "dawnlink_station_connect_failures_total",
+        "Failed connection attempts (connect mode).",
+        "connect_failures",
+    ),
+)
+
+
+def register_station_metrics(registry: Registry, links: Sequence[StationLink]) -> None:
+    """Expose the :class:`StationCounters` of ``links`` as series labelled
+    ``station="<name>"``, read at each scrape."""
+    links = list(links)
+
+    def reader(attr: str) -> Callable[[], list[tuple[tuple[str], float]]]:
+        return lambda: [((link.name,), float(getattr(link.counters, attr))) for link in links]
+
+    for name, help, attr in _COUNTER_METRICS:
+        registry.counter(name, help, labelnames=("station",), collect=reader(attr))
+    registry.gauge(
+        "dawnlink_station_locked",
+        "1 while the station's frame synchronizer is in lock (UDP: once a frame arrived).",
+        labelnames=("station",),
+        collect=reader("locked"),
+    )
+    registry.gauge(
+        "dawnlink_station_connected",
+        "TCP connections to the station open now (UDP stations: 0).",
+        labelnames=("station",),
+        collect=reader("connected"),
+    )
 
 
 def cadu_params(station: StationConfig) -> CaduParams:
@@ -296,8 +366,9 @@ class StationLink:
     :class:`StationDecoder`, hand frames to ``sink``.
 
     ``listen``: for a TCP station, accept connections on ``host:port`` instead of
-    connecting to it (stations that push). ``clock`` stamps the earth-receive time
-    (Unix seconds UTC); ``rng`` jitters the reconnect backoff.
+    connecting to it (stations that push); None (the default) follows the station's
+    ``mode``. ``clock`` stamps the earth-receive time (Unix seconds UTC); ``rng``
+    jitters the reconnect backoff.
     """
 
     def __init__(
@@ -305,7 +376,7 @@ class StationLink:
         station: StationConfig,
         sink: FrameSink,
         *,
-        listen: bool = False,
+        listen: bool | None = None,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.time,
         reconnect_initial_s: float = RECONNECT_INITIAL_S,
@@ -315,7 +386,7 @@ class StationLink:
         self.config = station
         self.name = station.name
         self.sink = sink
-        self.listen = listen
+        self.listen = station.mode == "listen" if listen is None else listen
         self.clock = clock
         self.log = logger or logging.getLogger("gateway.ingest")
         self.backoff = Backoff(reconnect_initial_s, reconnect_max_s, rng or random.Random())
@@ -330,6 +401,7 @@ class StationLink:
         #: The bound port (useful with port 0 in tests).
         self.port: int | None = None
         self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()
 
     @property
     def counters(self) -> StationCounters:
@@ -376,12 +448,33 @@ class StationLink:
     # -- TCP server ------------------------------------------------------------------
 
     async def _run_server(self) -> None:
-        server = await asyncio.start_server(self._serve_stream, self.config.host, self.config.port)
+        server = await asyncio.start_server(self._serve_client, self.config.host, self.config.port)
         self._server = server
         self.port = server.sockets[0].getsockname()[1]
         self.ready.set()
-        async with server:
-            await server.serve_forever()
+        try:
+            async with server:
+                await server.serve_forever()
+        finally:
+            # Closing the server leaves its connections open: end them with the link,
+            # so a stopping gateway stops ingesting (and says so to the station).
+            connections = list(self._connections)
+            for task in connections:
+                task.cancel()
+            await asyncio.gather(*connections, return_exceptions=True)
+
+    async def _serve_client(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        try:
+            await self._serve_stream(reader, writer)
+        except asyncio.CancelledError:
+            pass  # the link is stopping; _serve_stream logged the end of the stream
+        finally:
+            self._connections.discard(task)
 
     async def _serve_stream(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter

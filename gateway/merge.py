@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import enum
 import struct
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -50,6 +51,7 @@ from comms.buffers import BytesLike
 from comms.crc import crc16_ccitt
 from comms.errors import UsageError
 from comms.frames import AosParams, TmParams
+from gateway.metrics import Registry
 
 __all__ = [
     "FrameRefused",
@@ -173,6 +175,32 @@ class StationQuality:
     """Good frames that arrived after their slot was given up."""
     gaps: int = 0
     """VC frame count discontinuities in this station's own stream."""
+
+
+#: The per-station merge series: (metric name, help, the StationQuality field it reads).
+_QUALITY_METRICS: Final = (
+    ("dawnlink_merge_frames_total", "Frames a station delivered to the merge.", "frames"),
+    ("dawnlink_merge_crc_failures_total", "Frames whose FECF (CRC-16) failed.", "crc_failures"),
+    ("dawnlink_merge_malformed_total", "Frames of the wrong length or version.", "malformed"),
+    ("dawnlink_merge_idle_frames_total", "AOS idle frames (VCID 63) dropped.", "idle_frames"),
+    (
+        "dawnlink_merge_contributed_total",
+        "Released frames whose copy came from this station.",
+        "contributed",
+    ),
+    (
+        "dawnlink_merge_duplicates_total",
+        "Good copies of frames already held or released.",
+        "duplicates",
+    ),
+    ("dawnlink_merge_unique_total", "Released frames no other station had.", "unique"),
+    ("dawnlink_merge_late_total", "Good frames that came after their slot was given up.", "late"),
+    (
+        "dawnlink_merge_gaps_total",
+        "VC frame count discontinuities in the station's own stream.",
+        "gaps",
+    ),
+)
 
 
 class _Copy:
@@ -306,6 +334,26 @@ class StationMerge:
     def held(self) -> int:
         """Frames held waiting for a missing count."""
         return sum(len(s.buffer) for s in self._streams.values())
+
+    def register_metrics(self, registry: Registry, stations: Sequence[str] = ()) -> None:
+        """Expose :class:`StationQuality` per station (``station="<name>"``) and the
+        frames held. ``stations`` are registered now so their series exist (at 0)
+        before their first frame; others appear with theirs."""
+        for station in stations:
+            self.add_station(station)
+
+        def reader(attr: str) -> Callable[[], list[tuple[tuple[str], float]]]:
+            return lambda: [
+                ((name,), float(getattr(quality, attr))) for name, quality in self.quality().items()
+            ]
+
+        for name, help, attr in _QUALITY_METRICS:
+            registry.counter(name, help, labelnames=("station",), collect=reader(attr))
+        registry.gauge(
+            "dawnlink_merge_held_frames",
+            "Frames the merge holds behind a missing VC frame count.",
+            lambda: self.held,
+        )
 
     # -- inputs ----------------------------------------------------------------------
 

@@ -1,17 +1,27 @@
 """A small counters-and-gauges registry rendered as Prometheus text exposition 0.0.4.
 
-Our own rather than prometheus_client: the gateway needs a dozen unlabelled or
-lightly-labelled series, and the text format is a few lines to write
+Our own rather than prometheus_client: the gateway needs a few dozen series, and the
+text format is a few lines to write
 (https://prometheus.io/docs/instrumenting/exposition_formats/), so a dependency would
 cost more than it saves. No histograms or summaries yet; no global default registry
 (each gateway builds one and hands it to whoever counts).
+
+Labels: a metric declares its ``labelnames`` when registered (``("station",)``); every
+series then carries exactly those labels, as Prometheus expects of one metric family::
+
+    dawnlink_station_frames_total{station="svalbard"} 12
+
+Values come from ``inc``/``set`` with the labels as keywords, or, for state that lives
+elsewhere (a station's counters), from a ``collect`` callback read at each scrape that
+yields ``(label values, value)`` pairs. A metric without declared ``labelnames`` takes
+ad-hoc labels (the older, looser form).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Final
 
 from comms.errors import UsageError
@@ -23,6 +33,8 @@ _NAME: Final = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _LABEL: Final = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 Labels = tuple[tuple[str, str], ...]
+Collect = Callable[[], Iterable[tuple[Sequence[str], float]]]
+"""A scrape-time source of labelled samples: ``(label values in labelnames order, value)``."""
 
 
 def _format_value(value: float) -> str:
@@ -49,21 +61,61 @@ def _labels(labels: dict[str, str]) -> Labels:
 class _Metric:
     kind = ""
 
-    def __init__(self, name: str, help: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        help: str,
+        *,
+        labelnames: Sequence[str] = (),
+        collect: Collect | None = None,
+    ) -> None:
         if not _NAME.match(name):
             raise UsageError(f"Metric name {name!r} is not a valid Prometheus metric name.")
+        if isinstance(labelnames, str):
+            raise UsageError(f"labelnames is a sequence of names, e.g. ({labelnames!r},).")
+        _labels(dict.fromkeys(labelnames, ""))
+        if len(set(labelnames)) != len(labelnames):
+            raise UsageError(f"Metric {name} names a label twice: {list(labelnames)}.")
+        if collect is not None and not labelnames:
+            raise UsageError(f"Metric {name}: collect yields labelled samples; give labelnames.")
         self.name = name
         self.help = help
+        self.labelnames = tuple(labelnames)
+        self._collect = collect
         self._values: dict[Labels, float] = {}
 
+    def _key(self, labels: dict[str, str]) -> Labels:
+        if self.labelnames and set(labels) != set(self.labelnames):
+            raise UsageError(
+                f"Metric {self.name} has labels {list(self.labelnames)}; got {sorted(labels)}."
+            )
+        return _labels(labels)
+
+    def _collected(self) -> list[tuple[Labels, float]]:
+        assert self._collect is not None
+        out: dict[Labels, float] = {}
+        for values, value in self._collect():
+            if len(values) != len(self.labelnames):
+                raise UsageError(
+                    f"Metric {self.name}: collect gave {len(values)} label values for "
+                    f"{list(self.labelnames)}."
+                )
+            out[tuple(sorted(zip(self.labelnames, values, strict=True)))] = float(value)
+        return sorted(out.items())
+
     def samples(self) -> list[tuple[Labels, float]]:
+        if self._collect is not None:
+            return self._collected()
         return sorted(self._values.items())
 
     def value(self, **labels: str) -> float:
         read: Callable[[], float] | None = getattr(self, "_read", None)
         if read is not None:
             return float(read())
-        return self._values.get(_labels(labels), 0.0)
+        key = self._key(labels)
+        if self._collect is not None:
+            return dict(self._collected()).get(key, 0.0)
+        return self._values.get(key, 0.0)
 
     def render(self) -> list[str]:
         lines = [
@@ -82,10 +134,21 @@ class Counter(_Metric):
 
     kind = "counter"
 
-    def __init__(self, name: str, help: str, read: Callable[[], float] | None = None) -> None:
-        super().__init__(name, help)
+    def __init__(
+        self,
+        name: str,
+        help: str,
+        read: Callable[[], float] | None = None,
+        *,
+        labelnames: Sequence[str] = (),
+        collect: Collect | None = None,
+    ) -> None:
+        super().__init__(name, help, labelnames=labelnames, collect=collect)
+        if read is not None and labelnames:
+            raise UsageError(f"Counter {name}: read gives one unlabelled value; use collect.")
         self._read = read
-        self._values[()] = 0.0
+        if not labelnames:
+            self._values[()] = 0.0
 
     def samples(self) -> list[tuple[Labels, float]]:
         if self._read is not None:
@@ -93,11 +156,11 @@ class Counter(_Metric):
         return super().samples()
 
     def inc(self, amount: float = 1.0, **labels: str) -> None:
-        if self._read is not None:
+        if self._read is not None or self._collect is not None:
             raise UsageError(f"Counter {self.name} reads its value from a callback.")
         if amount < 0:
             raise UsageError("A counter only goes up: use a Gauge for values that fall.")
-        key = _labels(labels)
+        key = self._key(labels)
         self._values[key] = self._values.get(key, 0.0) + amount
         if key and () in self._values and self._values[()] == 0.0:
             # Once labelled series exist the unlabelled zero placeholder is noise.
@@ -109,14 +172,24 @@ class Gauge(_Metric):
 
     kind = "gauge"
 
-    def __init__(self, name: str, help: str, read: Callable[[], float] | None = None) -> None:
-        super().__init__(name, help)
+    def __init__(
+        self,
+        name: str,
+        help: str,
+        read: Callable[[], float] | None = None,
+        *,
+        labelnames: Sequence[str] = (),
+        collect: Collect | None = None,
+    ) -> None:
+        super().__init__(name, help, labelnames=labelnames, collect=collect)
+        if read is not None and labelnames:
+            raise UsageError(f"Gauge {name}: read gives one unlabelled value; use collect.")
         self._read = read
 
     def set(self, value: float, **labels: str) -> None:
-        if self._read is not None:
+        if self._read is not None or self._collect is not None:
             raise UsageError(f"Gauge {self.name} reads its value from a callback; do not set it.")
-        self._values[_labels(labels)] = float(value)
+        self._values[self._key(labels)] = float(value)
 
     def samples(self) -> list[tuple[Labels, float]]:
         if self._read is not None:
@@ -135,13 +208,29 @@ class Registry:
             raise UsageError(f"Metric {metric.name} is already registered.")
         self._metrics[metric.name] = metric
 
-    def counter(self, name: str, help: str, read: Callable[[], float] | None = None) -> Counter:
-        metric = Counter(name, help, read)
+    def counter(
+        self,
+        name: str,
+        help: str,
+        read: Callable[[], float] | None = None,
+        *,
+        labelnames: Sequence[str] = (),
+        collect: Collect | None = None,
+    ) -> Counter:
+        metric = Counter(name, help, read, labelnames=labelnames, collect=collect)
         self._add(metric)
         return metric
 
-    def gauge(self, name: str, help: str, read: Callable[[], float] | None = None) -> Gauge:
-        metric = Gauge(name, help, read)
+    def gauge(
+        self,
+        name: str,
+        help: str,
+        read: Callable[[], float] | None = None,
+        *,
+        labelnames: Sequence[str] = (),
+        collect: Collect | None = None,
+    ) -> Gauge:
+        metric = Gauge(name, help, read, labelnames=labelnames, collect=collect)
         self._add(metric)
         return metric
 

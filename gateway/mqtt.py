@@ -14,7 +14,10 @@ here because a bounded one discards messages it has already acknowledged; a publ
 awaiting its PUBACK is not woken by a lost connection, so a reader task watches the
 connection and its failure cancels the session's other tasks at once.
 
-Not here yet: command handling on ``.../commands/#`` (only the subscription plumbing).
+Incoming messages: :meth:`MqttLink.subscribe` registers a filter and an async handler;
+the filter is subscribed on every connect, and the reader task awaits the handler of
+each matching message in arrival order (a handler's exception is logged, never fatal).
+The gateway's command handler (docs/gateway-commands.md) is the user.
 """
 
 from __future__ import annotations
@@ -192,7 +195,7 @@ class MqttLink:
             # out) in place of the CancelledError, and the loop would carry on.
             session = asyncio.create_task(self._session(), name="mqtt-session")
             try:
-                await asyncio.wait({session})
+                await self._wait_session(session)
             except asyncio.CancelledError:
                 session.cancel()
                 with contextlib.suppress(BaseException):
@@ -201,10 +204,12 @@ class MqttLink:
             finally:
                 self._connected.clear()
                 self.session = None
+            if session.cancelled():  # stopped while connecting (_wait_session)
+                break
             try:
                 session.result()
             except* aiomqtt.MqttError as group:
-                self.last_error = str(group.exceptions[0])
+                self.last_error = _describe(group)
                 self.log.warning(
                     "mqtt connection to %s:%d lost or refused: %s",
                     self.config.host,
@@ -221,6 +226,20 @@ class MqttLink:
                     await self._stop.wait()
             except TimeoutError:
                 pass
+
+    async def _wait_session(self, session: asyncio.Task[None]) -> None:
+        # A stop while still connecting (a broker that accepted TCP but never answers
+        # CONNECT) must not wait out aiomqtt's connect timeout: there is no session to
+        # close cleanly yet, so the attempt is abandoned. Once connected, the session
+        # itself handles the stop (offline status, clean disconnect).
+        stopping = asyncio.create_task(self._stop.wait(), name="mqtt-stop-wait")
+        try:
+            await asyncio.wait({session, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not session.done() and not self._connected.is_set():
+                session.cancel()
+            await asyncio.wait({session})
+        finally:
+            stopping.cancel()
 
     async def _session(self) -> None:
         async with self._client() as client:
@@ -256,3 +275,13 @@ class MqttLink:
                     except Exception:
                         # One bad message or handler bug must not take the link down.
                         self.log.exception("handler for %s failed", topic_filter)
+
+
+def _describe(group: BaseExceptionGroup[aiomqtt.MqttError]) -> str:
+    """The first underlying error of a (possibly nested) group, for the log: the
+    session's TaskGroup wraps it once more, and "unhandled errors in a TaskGroup" says
+    nothing about the broker."""
+    exc: BaseException = group
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

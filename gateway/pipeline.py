@@ -11,11 +11,14 @@ the merge's give-up timer. The stages, in the order ARCHITECTURE.md gives them:
    stream per virtual channel (before anything that assumes one stream);
 2. an optional frame security hook (SDLS ProcessSecurity, 355.0-B-2, e.g.
    :class:`comms.sdls.SecurityEngine`): after the merge, so its anti-replay window sees
-   each frame once and in order;
+   each frame once and in order; then the optional ``on_ocf`` hook gets the 4-octet
+   Operational Control Field (the CLCW for COP-1) of each frame that has one;
 3. :class:`~comms.vc.MasterChannelReceiver`: VC demultiplexing, packet extraction, gap
    events (132.0-B-3, 732.0-B-4);
 4. APID routing: a :class:`~gateway.products.ProductRoute` per APID; APIDs handed to
-   CFDP go to a callable (the CFDP entity's PDU input); others are counted as unrouted;
+   CFDP go to a callable or to a :class:`~gateway.files.GatewayCfdp`, whose file
+   notices join the messages and whose timers join ``next_deadline()``; others are
+   counted as unrouted;
 5. product decoding and the envelope (:mod:`gateway.products`); a product that fails
    to decode becomes a message on the error topic and a :class:`ProductFailed` event.
 
@@ -48,9 +51,11 @@ from comms.spp import SpacePacket
 from comms.vc import MasterChannelReceiver
 from comms.vc.events import VcEvent
 from gateway.config import GatewayConfig
-from gateway.ingest import IngestEvent, StationLink
+from gateway.files import CfdpReport, GatewayCfdp
+from gateway.ingest import IngestEvent, StationLink, register_station_metrics
 from gateway.merge import MergeEvent, StationMerge
 from gateway.messages import OutboxMessage, Topics
+from gateway.metrics import Registry
 from gateway.outbox import OutboxFull
 from gateway.products import (
     DEFAULT_ERT_WINDOW_S,
@@ -65,6 +70,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CfdpSink",
     "FrameSecurity",
+    "OcfRejected",
     "Pipeline",
     "PipelineCounters",
     "PipelineRunner",
@@ -122,8 +128,23 @@ class CfdpRejected:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class OcfRejected:
+    """The ``on_ocf`` hook refused the OCF of a frame of ``vcid``."""
+
+    vcid: int
+    reason: str
+
+
 PipelineEvent = (
-    MergeEvent | VcEvent | ProductFailed | UnroutedPacket | SecurityRejected | CfdpRejected
+    MergeEvent
+    | VcEvent
+    | ProductFailed
+    | UnroutedPacket
+    | SecurityRejected
+    | CfdpRejected
+    | OcfRejected
+    | CfdpReport
 )
 
 
@@ -151,10 +172,14 @@ class Pipeline:
     ``routes``: one :class:`~gateway.products.ProductRoute` per APID. ``topics``: the
     topic names. ``merge``: a configured :class:`~gateway.merge.StationMerge` (default:
     one with the merge's defaults). ``cfdp_apids`` + ``cfdp``: packets of those APIDs
-    carry CFDP PDUs and go to ``cfdp(pdu, ert)``. ``security`` + ``plain_params``: the
-    SDLS hook and the parameters of the frames it returns. ``raw_payload``: publish raw
-    products as the bare octets (MQTT ``payload_format = "raw"``) rather than the JSON
-    envelope.
+    carry CFDP PDUs and go to ``cfdp(pdu, ert)``; a :class:`~gateway.files.GatewayCfdp`
+    instead gets the stations too, and its notices, events and timers become the
+    pipeline's (``cfdp_apids`` default to its ``downlink_apids``). ``on_ocf(ocf)``:
+    called with the OCF of every merged frame that carries one (the TM OCF flag, or
+    AOS parameters with an OCF), after the security hook and before VC processing.
+    ``security`` + ``plain_params``: the SDLS hook and the parameters of the frames it
+    returns. ``raw_payload``: publish raw products as the bare octets (MQTT
+    ``payload_format = "raw"``) rather than the JSON envelope.
     """
 
     def __init__(
@@ -166,8 +191,9 @@ class Pipeline:
         topics: Topics,
         merge: StationMerge | None = None,
         cfdp_apids: Iterable[int] = (),
-        cfdp: CfdpSink | None = None,
+        cfdp: CfdpSink | GatewayCfdp | None = None,
         security: FrameSecurity | None = None,
+        on_ocf: Callable[[bytes], None] | None = None,
         plain_params: TmParams | AosParams | None = None,
         ert_window_s: float = DEFAULT_ERT_WINDOW_S,
         raw_payload: bool = False,
@@ -185,6 +211,9 @@ class Pipeline:
             self.routes[route.apid] = route
         # Checked once here rather than per message.
         self._topics = {r.apid: topics.product(r.product) for r in self.routes.values()}
+        self.cfdp_entity = cfdp if isinstance(cfdp, GatewayCfdp) else None
+        if self.cfdp_entity is not None and not cfdp_apids:
+            cfdp_apids = self.cfdp_entity.config.downlink_apids
         self.cfdp_apids = frozenset(cfdp_apids)
         if self.cfdp_apids and cfdp is None:
             raise UsageError("cfdp_apids need a cfdp callable to hand the PDUs to.")
@@ -197,7 +226,9 @@ class Pipeline:
         if security is not None and plain_params is None:
             raise UsageError("A security hook changes the frame length: pass plain_params.")
         self.security = security
+        self.on_ocf = on_ocf
         self.receiver = MasterChannelReceiver(plain_params or params, scid)
+        self._ocf_at = _ocf_locator(plain_params or params)
         self.ert_window_s = ert_window_s
         self.raw_payload = raw_payload
         self.counters = PipelineCounters()
@@ -213,22 +244,29 @@ class Pipeline:
         routes: Iterable[ProductRoute] | None = None,
         **options: Any,
     ) -> Pipeline:
-        """A pipeline for ``config``: TM frames of the stations' frame length and FECF
-        setting (all stations must agree), its routes (or ``routes``, when they need
-        time codes the config cannot say yet), its spacecraft and topics."""
+        """A pipeline for ``config``: the stations' frame parameters (TM or AOS; all
+        stations must agree), a merge built from ``[merge]``, its routes with their time
+        codes (or ``routes``, e.g. for an agency epoch), its spacecraft and topics."""
         if not config.stations:
             raise UsageError("The config names no [[stations]]; the pipeline has no input.")
-        shapes = {(s.frame_length, s.fecf) for s in config.stations}
+        shapes = {s.frame_params() for s in config.stations}
         if len(shapes) != 1:
             raise UsageError(
-                "All stations of one spacecraft receive the same frames; their frame "
-                f"length and fecf settings differ: {sorted(shapes)}."
+                "All stations of one spacecraft receive the same frames; their [stations.frame] "
+                f"settings differ: {sorted(map(repr, shapes))}."
             )
-        ((length, fecf),) = shapes
-        # has_ocf=None follows each frame's OCF flag: the config does not say.
-        params = TmParams(frame_length=length, has_ocf=None, has_fecf=fecf)
+        (params,) = shapes
         if routes is None:
             routes = [ProductRoute.from_config(r) for r in config.routes]
+        if "merge" not in options:
+            m = config.merge
+            options["merge"] = StationMerge(
+                params,
+                window=m.window,
+                timeout_s=m.timeout_s,
+                start_hold_s=m.start_hold_s,
+                idle_reset_s=m.idle_reset_s,
+            )
         return cls(
             params,
             scid=config.spacecraft.scid,
@@ -242,17 +280,27 @@ class Pipeline:
 
     def messages(self) -> list[OutboxMessage]:
         """Drain the messages to store in the outbox, in packet order."""
+        if self.cfdp_entity is not None:
+            self._messages.extend(self.cfdp_entity.messages())
         out, self._messages = self._messages, []
         return out
 
     def events(self) -> list[PipelineEvent]:
         """Drain what went wrong, merge, virtual channel and pipeline events in order."""
         self._events.extend(self.merge.events())
+        if self.cfdp_entity is not None:
+            self._events.extend(self.cfdp_entity.events())
         events, self._events = self._events, []
         return events
 
     def next_deadline(self) -> float | None:
-        return self.merge.next_deadline()
+        """The merge's give-up timer or a CFDP timer, whichever is first."""
+        deadline = self.merge.next_deadline()
+        if self.cfdp_entity is not None:
+            cfdp = self.cfdp_entity.next_deadline()
+            if cfdp is not None and (deadline is None or cfdp < deadline):
+                deadline = cfdp
+        return deadline
 
     # -- inputs ----------------------------------------------------------------------
 
@@ -267,6 +315,8 @@ class Pipeline:
     def on_timer(self, now: float) -> None:
         self.merge.on_timer(now)
         self._process()
+        if self.cfdp_entity is not None:
+            self.cfdp_entity.on_timer(now)
 
     def flush(self) -> None:
         """End of pass: release everything the merge holds."""
@@ -294,6 +344,14 @@ class Pipeline:
                         SecurityRejected(frame.vcid, frame.vc_frame_count, str(exc))
                     )
                     continue
+            if self.on_ocf is not None:
+                start = self._ocf_at(data)
+                if start is not None:
+                    try:
+                        self.on_ocf(data[start : start + 4])
+                    except CommsError as exc:
+                        # A bad CLCW must not cost the frame's packets.
+                        self._events.append(OcfRejected(frame.vcid, str(exc)))
             receiver.receive_bytes(data)
             packets = receiver.packets()
             events = receiver.events()
@@ -314,7 +372,7 @@ class Pipeline:
             route = routes.get(apid)
             if route is None:
                 if apid in self.cfdp_apids:
-                    self._to_cfdp(packet, ert)
+                    self._to_cfdp(packet, ert, stations)
                 else:
                     self._unrouted(apid)
                 continue
@@ -351,11 +409,14 @@ class Pipeline:
             counters.messages += 1
             self._messages.append(message)
 
-    def _to_cfdp(self, packet: SpacePacket, ert: float) -> None:
+    def _to_cfdp(self, packet: SpacePacket, ert: float, stations: tuple[str, ...]) -> None:
         assert self.cfdp is not None
         self.counters.cfdp_pdus += 1
         try:
-            self.cfdp(packet.data, ert)
+            if self.cfdp_entity is not None:
+                self.cfdp_entity.receive_pdu(packet.data, ert, stations)
+            else:
+                self.cfdp(packet.data, ert)  # type: ignore[operator]
         except CommsError as exc:
             self._events.append(CfdpRejected(packet.apid, str(exc)))
 
@@ -364,6 +425,24 @@ class Pipeline:
         if apid not in self._unrouted_seen:
             self._unrouted_seen.add(apid)
             self._events.append(UnroutedPacket(max(apid, 0)))
+
+
+def _ocf_locator(params: TmParams | AosParams) -> Callable[[bytes], int | None]:
+    """Where a frame's OCF starts (None: it has none): before the FECF, if any."""
+    fecf = 2 if params.has_fecf else 0
+    if isinstance(params, AosParams):
+        # AOS has no OCF flag: the managed parameters say (732.0-B-4 4.1.5).
+        fixed = params.has_ocf
+        return lambda frame: len(frame) - fecf - 4 if fixed else None
+    forced = params.has_ocf
+
+    def tm(frame: bytes) -> int | None:
+        # TM: the OCF flag is the last bit of the first two octets (132.0-B-3 4.1.2.4),
+        # unless the parameters fix it.
+        has = bool(frame[1] & 1) if forced is None else forced
+        return len(frame) - fecf - 4 if has else None
+
+    return tm
 
 
 class MessageStore(Protocol):
@@ -377,8 +456,9 @@ class PipelineRunner:
 
     ``links``: options per station name for :class:`~gateway.ingest.StationLink`
     (``listen=True`` ...). ``clock``: Unix seconds UTC, the earth-receive time and the
-    pipeline's ``now``. Runs until cancelled; :meth:`flush` releases what the merge holds
-    and waits until it is stored.
+    pipeline's ``now``. ``registry``: where the per-station ingest and merge metrics
+    are registered (labelled ``station``). Runs until cancelled; :meth:`flush` releases
+    what the merge holds and waits until it is stored.
     """
 
     def __init__(
@@ -393,8 +473,13 @@ class PipelineRunner:
         logger: logging.Logger | None = None,
         on_event: Callable[[object], None] | None = None,
         retry_s: float = 1.0,
+        registry: Registry | None = None,
+        on_downlink: Callable[[str, float], None] | None = None,
     ) -> None:
         self.pipeline = pipeline
+        # Told which station delivered frames and when: the uplink goes through the
+        # station that hears the spacecraft now (gateway.uplink.choose_station).
+        self.on_downlink = on_downlink
         self.store = store
         self.clock = clock
         self.log = logger or logging.getLogger("gateway.pipeline")
@@ -413,6 +498,9 @@ class PipelineRunner:
             )
             for station in config.stations
         ]
+        if registry is not None:
+            register_station_metrics(registry, self.links)
+            pipeline.merge.register_metrics(registry, [s.name for s in config.stations])
         self._pending: list[OutboxMessage] = []
         self._wakeup = asyncio.Event()
         self._stored = asyncio.Condition()
@@ -456,6 +544,8 @@ class PipelineRunner:
     # -- internals -------------------------------------------------------------------
 
     def _frames(self, station: str, frames: list[bytes], ert: float) -> None:
+        if frames and self.on_downlink is not None:
+            self.on_downlink(station, ert)
         self.pipeline.receive(station, frames, ert)
         self._collect()
 
@@ -523,23 +613,79 @@ class PipelineRunner:
 
 async def run_pipeline(gateway: Gateway, **options: Any) -> None:
     """The :data:`gateway.daemon.Pipeline` hook: ingest from the configured stations
-    into the gateway's outbox until cancelled."""
-    pipeline = Pipeline.from_config(gateway.config)
+    into the gateway's outbox until cancelled.
+
+    With ``[cfdp]`` it builds the :class:`~gateway.files.GatewayCfdp` (its PDUs up
+    through ``gateway.uplink.send_packet`` on the configured APID), resumes the
+    transactions the last stop saved, and saves the open ones when stopped. The
+    uplink, when there is one, also gets each frame's OCF (``on_ocf``).
+    """
+    config = gateway.config
+    clock: Callable[[], float] = options.get("clock", time.time)
+    uplink = getattr(gateway, "uplink", None)
+    extra: dict[str, Any] = {}
+    if uplink is not None:
+        extra["on_ocf"] = uplink.on_ocf
+    cfdp: GatewayCfdp | None = None
+    if config.cfdp is not None:
+        cfdp = _build_cfdp(gateway, uplink)
+        extra["cfdp"] = cfdp
+    pipeline = Pipeline.from_config(config, **extra)
+    if cfdp is not None and config.cfdp is not None and config.cfdp.resume:
+        resumed = cfdp.resume(clock())
+        if resumed:
+            gateway.log.info("cfdp: %d open transactions resumed", resumed)
     runner = PipelineRunner(
         pipeline,
         gateway.config,
         gateway.outbox,
         logger=gateway.log.getChild("pipeline"),
+        registry=gateway.registry,
+        on_downlink=uplink.on_downlink if uplink is not None else None,
         **options,
     )
     try:
         await runner.run()
     finally:
         # Stopping: nothing ingested is dropped; what the writer had not stored yet
-        # goes into the outbox now (unless it is full, which it logs).
+        # goes into the outbox now (unless it is full, which it logs). Open CFDP
+        # transactions are saved after the merge let go of its last frames.
+        if cfdp is not None and config.cfdp is not None and config.cfdp.resume:
+            pipeline.flush()
+            saved = cfdp.save(clock())
+            if saved:
+                gateway.log.info("cfdp: %d open transactions saved for the next start", saved)
         batch = runner.take_unstored()
         if batch:
             try:
                 gateway.outbox.put_many(batch)
             except CommsError as exc:
                 gateway.log.error("pipeline: %d messages not stored at stop: %s", len(batch), exc)
+
+
+def _build_cfdp(gateway: Gateway, uplink: Any) -> GatewayCfdp:
+    config = gateway.config
+    assert config.cfdp is not None
+    log = gateway.log.getChild("files")
+    apid = config.cfdp.uplink_apid
+    if uplink is not None:
+
+        def send_up(pdu: bytes) -> None:
+            uplink.send_packet(apid, pdu)
+
+    else:
+        # Class 1 needs nothing up; class 2 then recovers nothing and ends on its limits.
+        log.warning("cfdp: no uplink configured: ACK, NAK and Finished PDUs are dropped")
+
+        def send_up(pdu: bytes) -> None:
+            pass
+
+    cfdp = GatewayCfdp(
+        config.cfdp,
+        send_up,
+        topics=Topics(config.mqtt.topic_prefix, config.spacecraft.name),
+        qos=config.mqtt.qos,
+        logger=log,
+    )
+    cfdp.register_metrics(gateway.registry)
+    return cfdp

@@ -44,21 +44,21 @@ from __future__ import annotations
 
 import base64
 import enum
-import hashlib
 import json
 import math
 import struct
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from hashlib import blake2b
 from typing import Any, Final
+from zlib import crc32
 
 from comms.errors import DecodeError, UsageError
 from comms.spp import SpacePacket
 from comms.time import CdsTime, CucTime, Epoch
 from gateway.config import Decoder, RouteConfig
-from gateway.messages import OutboxMessage, Topics, envelope
+from gateway.messages import OutboxMessage, Topics, envelope, product_envelope
 
 __all__ = [
     "DEFAULT_ERT_WINDOW_S",
@@ -201,8 +201,20 @@ class ProductRoute:
         time: TimeCode | None = None,
         secondary_header_length: int | None = None,
     ) -> ProductRoute:
-        """The route of a config ``[[routes]]`` entry (time code options given here
-        until the config carries them)."""
+        """The route of a config ``[[routes]]`` entry; ``time`` and
+        ``secondary_header_length`` override the entry's ``time_code`` keys (e.g. for an
+        agency epoch, which the config does not carry)."""
+        if time is None and route.time_code is not None:
+            time = TimeCode(
+                TimeFormat(route.time_code),
+                pfield=route.time_pfield,
+                coarse_octets=route.coarse_octets,
+                fine_octets=route.fine_octets,
+                day_octets=route.day_octets,
+                submilli_octets=route.submilli_octets,
+            )
+        if secondary_header_length is None:
+            secondary_header_length = route.secondary_header_length
         return cls(
             route.apid,
             route.product,
@@ -256,14 +268,22 @@ def _decode_json(data: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise ProductError("JSON product is not UTF-8", offset=exc.start) from None
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        if text.startswith("\ufeff"):  # what json.loads refuses before decoding
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        value = _JSON_DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise ProductError(f"JSON product does not parse: {exc.msg}", offset=exc.pos) from None
     except (ValueError, RecursionError) as exc:
         raise ProductError(f"JSON product does not parse: {exc}", offset=0) from None
-    if _depth(value) > MAX_DEPTH:
+    # Each level opens with a bracket: with no more brackets than levels allowed (inside
+    # strings too, which only overcounts), the walk over the value can be skipped.
+    if text.count("[") + text.count("{") > MAX_DEPTH and _depth(value) > MAX_DEPTH:
         raise ProductError("JSON product nests too deeply", offset=0, expected=f"<= {MAX_DEPTH}")
     return value
+
+
+# One decoder for all products: json.loads with a keyword builds a new one per call.
+_JSON_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def _depth(value: Any) -> int:
@@ -467,14 +487,22 @@ def packet_message_id(
     32 hex digits of BLAKE2b-128 over a packed key, like
     :func:`gateway.messages.message_id` but without its per-part ``repr`` (this runs
     once per packet; the packed key measured ~6x cheaper)."""
+    raw = packet.encode()
+    return _packet_id(scid, raw, time_octets, ert, ert_window_s)
+
+
+def _packet_id(
+    scid: int, raw: bytes, time_octets: bytes | None, ert: float, ert_window_s: float
+) -> str:
+    # The header fields straight from the octets: this runs once per packet.
     key = _ID_KEY.pack(
-        _ID_VERSION, scid, packet.apid, packet.sequence_count, zlib.crc32(packet.encode())
+        _ID_VERSION, scid, (raw[0] & 0x07) << 8 | raw[1], (raw[2] & 0x3F) << 8 | raw[3], crc32(raw)
     )
     if time_octets is not None:
         tail = b"s" + time_octets
     else:
         tail = b"e" + str(math.floor(ert / ert_window_s)).encode()
-    return hashlib.blake2b(key + tail, digest_size=16).hexdigest()
+    return blake2b(key + tail, digest_size=16).hexdigest()
 
 
 def split_packet(
@@ -521,23 +549,28 @@ def build_message(
     ``topic``: the product topic when the caller has it already (it is checked once)."""
     if topic is None:
         topic = topics.product(route.product)
-    sct, octets, product = split_packet(route, packet)
+    raw = packet.encode()
+    if route.time is None and not raw[0] & 0x08:
+        # The common case, without split_packet's calls: no secondary header to skip.
+        sct = octets = None
+        product = raw[6:]
+    else:
+        sct, octets, product = split_packet(route, packet)
     value = route.decode(product)
-    mid = packet_message_id(scid, packet, time_octets=octets, ert=ert, ert_window_s=ert_window_s)
+    mid = _packet_id(scid, raw, octets, ert, ert_window_s)
     if raw_payload and isinstance(value, bytes):
         return OutboxMessage(topic, value, mid)
-    extra: dict[str, Any] = {"scid": scid, "seq": packet.sequence_count}
-    if vcid is not None:
-        extra["vcid"] = vcid
-    payload = envelope(
-        message_id=mid,
-        product=route.product,
-        data=value,
-        earth_receive_time=ert,
-        stations=stations,
-        spacecraft_time=sct,
-        apid=packet.apid,
-        extra=extra,
+    payload = product_envelope(
+        mid,
+        route.product,
+        value,
+        ert,
+        stations if stations.__class__ is tuple else tuple(stations),
+        sct,
+        (raw[0] & 0x07) << 8 | raw[1],
+        scid,
+        (raw[2] & 0x3F) << 8 | raw[3],
+        vcid,
     )
     return OutboxMessage(topic, payload, mid)
 

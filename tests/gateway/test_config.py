@@ -188,3 +188,172 @@ def test_check_config_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     err = io.StringIO()
     assert check_config(bad, out=io.StringIO(), err=err) == 2
     assert "mqtt.port: expected an integer 1..65535, got 'abc'" in err.getvalue()
+
+
+# -- stations (mode, frame type), [merge], route time codes -----------------------------
+
+_STATION = "[[stations]]\nname='a'\nkind='tcp-cadu'\nhost='h'\nport=1\n"
+_ROUTE = "[[routes]]\napid=1\nproduct='x'\n"
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (_STATION + "mode='push'", "stations[0].mode: expected one of connect, listen, got 'push'"),
+        (
+            "[[stations]]\nname='u'\nkind='udp-frames'\nhost='h'\nport=1\nmode='connect'",
+            'stations[0].mode: expected "listen": a udp-frames station binds host:port',
+        ),
+        (
+            _STATION + "[stations.frame]\ntype='uslp'",
+            "stations[0].frame.type: expected one of tm, aos",
+        ),
+        (
+            _STATION + "[stations.frame]\nocf=true",
+            'stations[0].frame.ocf: is only for type = "aos"',
+        ),
+        (
+            _STATION + "[stations.frame]\ninsert_zone_length=4",
+            'stations[0].frame.insert_zone_length: is only for type = "aos"',
+        ),
+        (
+            _STATION + "[stations.frame]\ntype='aos'\ninsert_zone_length=3000",
+            "stations[0].frame.insert_zone_length: expected an integer 0..2000",
+        ),
+        (
+            _STATION + "[stations.frame]\ntype='aos'\nlength=20\ninsert_zone_length=10\nocf=true",
+            "stations[0].frame.length: expected a longer frame",
+        ),
+        (_STATION + "[merge]\nwindow=200", "merge.window: expected at most 127 for TM frames"),
+        (
+            _STATION + "[[stations]]\nname='b'\nkind='tcp-cadu'\nhost='h'\nport=2\n"
+            "[stations.frame]\nlength=892",
+            "stations[1].frame: expected the same frame type, length, fecf and AOS keys",
+        ),
+        ("[merge]\nwindow=0", "merge.window: expected an integer 1..8388607, got 0"),
+        ("[merge]\ntimeout_s=-1", "merge.timeout_s: expected a number at least 0.0"),
+        ("[merge]\nstart_hold_s='soon'", "merge.start_hold_s: expected a number"),
+        ("[merge]\nwindw=10", "merge.windw: unknown key"),
+        (
+            _ROUTE + "time_code='ascii'",
+            "routes[0].time_code: expected one of cuc, cds, got 'ascii'",
+        ),
+        (
+            _ROUTE + "time_code='cds'\ncoarse_octets=4",
+            'routes[0].coarse_octets: is only for time_code = "cuc"',
+        ),
+        (
+            _ROUTE + "time_pfield=true",
+            'routes[0].time_pfield: is only with time_code = "cuc" or "cds"',
+        ),
+        (
+            _ROUTE + "time_code='cuc'\ncoarse_octets=8",
+            "routes[0].coarse_octets: expected an integer 1..7",
+        ),
+        (
+            _ROUTE + "time_code='cds'\nday_octets=4",
+            "routes[0].day_octets: expected an integer 2..3",
+        ),
+        (
+            _ROUTE + "time_code='cds'\nsubmilli_octets=3",
+            "routes[0].submilli_octets: expected 0, 2 (microseconds) or 4 (picoseconds), got 3",
+        ),
+        (
+            _ROUTE + "time_code='cuc'\ntime_pfield=true\nfine_octets=3",
+            "routes[0].fine_octets: is not needed with time_pfield = true",
+        ),
+        (
+            _ROUTE + "time_code='cuc'\nsecondary_header_length=4",
+            "routes[0].secondary_header_length: expected at least 6, the time code's length, got 4",
+        ),
+    ],
+)
+def test_station_merge_and_time_code_keys_name_the_key(toml: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(tomllib.loads(toml))
+    assert str(info.value).startswith(message), str(info.value)
+    assert info.value.key == message.split(":")[0]
+
+
+def test_station_mode_frame_type_and_merge_reach_the_pipeline() -> None:
+    from comms.frames import AosParams, TmParams
+    from gateway.pipeline import Pipeline
+
+    config = parse_config(
+        tomllib.loads(
+            _STATION + "mode='listen'\n[stations.frame]\ntype='aos'\nlength=892\nfhec=true\n"
+            "insert_zone_length=4\nocf=true\nrs_interleave=4\n"
+            "[merge]\nwindow=2000\ntimeout_s=2.5\nstart_hold_s=0\nidle_reset_s=30\n"
+        )
+    )
+    (station,) = config.stations
+    assert station.mode == "listen" and station.frame_type == "aos"
+    params = station.frame_params()
+    assert params == AosParams(892, has_fhec=True, insert_zone_length=4, has_ocf=True)
+    pipeline = Pipeline.from_config(config)
+    assert pipeline.params == params
+    merge = pipeline.merge
+    assert (merge.window, merge.timeout_s, merge.start_hold_s, merge.idle_reset_s) == (
+        2000,
+        2.5,
+        0.0,
+        30.0,
+    )
+    # Defaults: TM following each frame's OCF flag, the merge's own defaults, and a
+    # TCP station dials out while a UDP one binds.
+    plain = parse_config(
+        tomllib.loads(_STATION + "[[stations]]\nname='u'\nkind='udp-frames'\nhost='h'\nport=2\n")
+    )
+    assert [s.mode for s in plain.stations] == ["connect", "listen"]
+    assert plain.stations[0].frame_params() == TmParams(1115, has_ocf=None)
+    merge = Pipeline.from_config(plain).merge
+    assert (merge.window, merge.timeout_s, merge.start_hold_s) == (64, 1.0, 1.0)
+
+
+@pytest.mark.parametrize("code", ["cuc", "cds"])
+def test_route_time_code_fills_the_spacecraft_time(code: str) -> None:
+    import json
+    from datetime import UTC, datetime
+
+    from comms.frames import TmParams
+    from comms.spp import SpacePacket
+    from comms.time import CdsTime, CucTime
+    from comms.vc import VcPacketSender
+    from gateway.pipeline import Pipeline
+    from gateway.products import ProductRoute, TimeCode, TimeFormat
+
+    when = datetime(2031, 3, 4, 5, 6, 7, 250_000, tzinfo=UTC)
+    if code == "cuc":
+        keys = "time_code='cuc'\ncoarse_octets=4\nfine_octets=3\nsecondary_header_length=10\n"
+        octets = CucTime.from_datetime(when, fine_octets=3, with_pfield=False).encode()
+        expected = TimeCode(TimeFormat.CUC, fine_octets=3)
+    else:
+        keys = "time_code='cds'\nday_octets=2\nsubmilli_octets=2\nsecondary_header_length=11\n"
+        octets = CdsTime.from_datetime(when, submilli_octets=2, with_pfield=False).encode()
+        expected = TimeCode(TimeFormat.CDS, submilli_octets=2)
+    config = parse_config(
+        tomllib.loads("[spacecraft]\nscid=42\n" + _STATION + _ROUTE + "decoder='json'\n" + keys)
+    )
+    route = ProductRoute.from_config(config.routes[0])
+    assert route.time == expected and route.secondary_header_length == len(octets) + 3
+    # Three more octets of secondary header (say, a PUS-like service type) after the time.
+    packet = SpacePacket(
+        apid=1, data=octets + b"\x11\x01\x00" + b'{"ok": 1}', sequence_count=9, sec_header_flag=True
+    )
+    sender = VcPacketSender(TmParams(1115), scid=42, vcid=0)
+    frames = sender.add_packets([packet]) + sender.flush()
+    pipeline = Pipeline.from_config(config)
+    pipeline.receive("a", frames, 1.9e9)
+    pipeline.flush()
+    (message,) = pipeline.messages()
+    body = json.loads(message.payload)
+    assert body["sct"] == when.timestamp() and body["data"] == {"ok": 1}
+
+
+def test_example_config_annotates_the_operation_keys() -> None:
+    config = load_config(EXAMPLE)
+    assert [s.mode for s in config.stations] == ["connect", "listen"]
+    assert {s.frame_type for s in config.stations} == {"tm"}
+    assert config.merge.timeout_s == 1.0
+    timed = [r for r in config.routes if r.time_code is not None]
+    assert timed, "the example shows a route with a spacecraft time code"

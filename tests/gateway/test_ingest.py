@@ -195,6 +195,7 @@ async def run_pass(
         cfdp=lambda pdu, ert: None,
     )
     outbox = Outbox(tmp_path / f"{name}.sqlite3", synchronous="normal")
+    heard: list[tuple[str, float]] = []  # what the uplink's station choice is told
     runner = PipelineRunner(
         pipeline,
         config,
@@ -202,6 +203,7 @@ async def run_pass(
         links={"A": {"reconnect_initial_s": 0.01, "reconnect_max_s": 0.05}},
         rng=random.Random(1),
         clock=lambda: ERT0,  # a fixed earth-receive time: the replay is exact
+        on_downlink=lambda station, ert: heard.append((station, ert)),
     )
     link_a, link_b = runner.links
     task = asyncio.create_task(runner.run())
@@ -222,6 +224,7 @@ async def run_pass(
     rows = outbox.peek(limit=10_000)
     outbox.close()
     assert server.connections == 2 and link_a.counters.connects == 2
+    assert set(heard) == {("A", ERT0), ("B", ERT0)}
     return [(r.topic, r.payload, r.message_id) for r in rows], pipeline, runner
 
 

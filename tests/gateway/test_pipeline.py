@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 
 from comms.errors import DecodeError, UsageError
-from comms.frames import TmParams
+from comms.frames import AosParams, TmParams
 from comms.spp import SpacePacket
 from comms.time import CucTime
 from comms.vc import MasterChannelReceiver, VcPacketSender
 from gateway.config import Decoder, GatewayConfig, RouteConfig, StationConfig, StationKind
 from gateway.merge import FrameRefused, FramesGivenUp, StationMerge
 from gateway.messages import OutboxMessage, Topics
-from gateway.pipeline import Pipeline, ProductFailed, UnroutedPacket
+from gateway.pipeline import OcfRejected, Pipeline, ProductFailed, UnroutedPacket
 from gateway.products import ProductRoute, TimeCode, TimeFormat
 
 PARAMS = TmParams(frame_length=1115)
@@ -289,3 +289,54 @@ def test_security_hook_runs_after_the_merge() -> None:
     run(pipeline, list(enumerate(frames)), list(enumerate(frames)))
     # Each frame is processed once (the duplicate from B never reaches the hook).
     assert pipeline.counters.security_rejected == len(frames) // 2
+
+
+# -- the OCF hook --------------------------------------------------------------------------
+
+
+OCF_TM = TmParams(frame_length=1115, has_ocf=True)
+OCF_AOS = AosParams(frame_length=1115, has_ocf=True)
+
+
+@pytest.mark.parametrize(
+    ("sent", "received"),
+    [
+        (PARAMS, PARAMS),  # no OCF
+        (OCF_TM, TmParams(frame_length=1115, has_ocf=None)),  # the TM flag says so
+        (OCF_AOS, OCF_AOS),  # the AOS parameters say so
+    ],
+)
+def test_on_ocf_gets_each_merged_frame_once(
+    sent: TmParams | AosParams, received: TmParams | AosParams
+) -> None:
+    seen: list[bytes] = []
+    pipeline = Pipeline(received, scid=SCID, routes=[], topics=TOPICS, on_ocf=seen.append)
+    sender = VcPacketSender(sent, scid=SCID, vcid=1)
+    frames = []
+    for i in range(3):
+        if sent.has_ocf:
+            sender.set_clcw(bytes([1, 2, 3, i]))
+        frames += sender.add_packets([SpacePacket(apid=5, data=b"x" * 900)]) + sender.flush()
+    # Two stations deliver the same frames: the hook still runs once per frame.
+    pipeline.receive("A", frames, ERT0)
+    pipeline.receive("B", frames, ERT0)
+    pipeline.flush()
+    assert pipeline.counters.packets == 3  # the OCF is not taken for packet data
+    if sent.has_ocf:
+        assert len(seen) == len(frames) and {s[:3] for s in seen} == {b"\x01\x02\x03"}
+        assert sorted({s[3] for s in seen}) == [0, 1, 2]
+    else:
+        assert seen == []
+
+
+def test_a_refused_ocf_costs_no_packets() -> None:
+    def refuse(ocf: bytes) -> None:
+        raise DecodeError("not a CLCW", offset=0)
+
+    pipeline = Pipeline(OCF_TM, scid=SCID, routes=[], topics=TOPICS, on_ocf=refuse)
+    sender = VcPacketSender(OCF_TM, scid=SCID, vcid=1)
+    frames = sender.add_packets([SpacePacket(apid=5, data=b"x" * 900)] * 2) + sender.flush()
+    pipeline.receive("A", frames, ERT0)
+    pipeline.flush()
+    assert pipeline.counters.packets == 2
+    assert sum(isinstance(e, OcfRejected) for e in pipeline.events()) == len(frames)

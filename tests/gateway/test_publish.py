@@ -253,3 +253,30 @@ async def test_last_will_says_offline_when_the_gateway_dies(broker: Broker) -> N
     async with recording(broker.host, broker.port, "dawnlink/will-test/status") as late:
         await late.wait_for(lambda r: bool(r.messages))
         assert late.payloads() == [b"offline"] and late.messages[0].retain
+
+
+async def test_stop_while_the_broker_never_answers_connect() -> None:
+    """A stop during CONNECT (TCP accepted, no CONNACK) abandons the attempt at once
+    instead of waiting out aiomqtt's connect timeout: no error recorded, no connect."""
+    accepted = asyncio.Event()
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # read nothing, answer nothing
+        accepted.set()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    config = parse_config({"mqtt": {"host": "127.0.0.1", "port": port}})
+    link = MqttLink(config.mqtt, Topics("dawnlink", "mute"), rng=random.Random(4))
+    run = asyncio.create_task(link.run())
+    try:
+        await asyncio.wait_for(accepted.wait(), WAIT_S)
+        link.stop()
+        await asyncio.wait_for(run, WAIT_S)  # a hang guard
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+    assert link.connects == 0 and link.last_error is None

@@ -78,12 +78,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown benchmark(s) {unknown}; available: {names}")
 
     results: list[Result] = []
+    # Modules with a report() (latency, memory) measure something other than a rate:
+    # each gives a titled table, printed after the rate table.
+    reports: list[tuple[str, tuple[str, ...], list[tuple[str, ...]]]] = []
     for name in chosen:
         module = importlib.import_module(f"tools.bench.bench_{name}")
         for case in module.cases():
             results.append(measure(case, min_time=args.min_time))
             if not (args.json or args.markdown):
                 print(f"  measured {case.group} / {case.label}", file=sys.stderr)
+        if hasattr(module, "report"):
+            reports.append(module.report())
 
     stamp = datetime.now(UTC).strftime("%Y-%m-%d")
     if args.json:
@@ -99,10 +104,18 @@ def main(argv: list[str] | None = None) -> int:
             }
             for r in results
         ]
-        print(json.dumps({"date": stamp, "machine": _machine(), "rows": rows}, indent=2))
+        extra = [
+            {"title": t, "rows": [dict(zip(h, r, strict=True)) for r in body]}
+            for t, h, body in reports
+        ]
+        print(
+            json.dumps(
+                {"date": stamp, "machine": _machine(), "rows": rows, "reports": extra}, indent=2
+            )
+        )
         return 0
     header = ("benchmark", "implementation", "ops/s", "MB/s", "vs peer")
-    lines = []
+    lines: list[tuple[str, ...]] = []
     for r in results:
         ratio = _ratio(r, results)
         lines.append(
@@ -116,16 +129,30 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.markdown:
         print(f"Measured {stamp} on {_machine()}.\n")
-        print("| " + " | ".join(header) + " |")
-        print("|" + "---|" * len(header))
-        for line in lines:
-            print("| " + " | ".join(line) + " |")
+        if lines:
+            print("| " + " | ".join(header) + " |")
+            print("|" + "---|" * len(header))
+            for line in lines:
+                print("| " + " | ".join(line) + " |")
+        for title, head, body in reports:
+            print(f"\n{title}\n")
+            if head:
+                print("| " + " | ".join(head) + " |")
+                print("|" + "---|" * len(head))
+                for row in body:
+                    print("| " + " | ".join(row) + " |")
         return 0
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
     print(f"{stamp}  {_machine()}")
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    for line in lines:
-        print("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)))
+    tables: list[tuple[str, tuple[str, ...], list[tuple[str, ...]]]] = [("", header, lines)]
+    for title, head, body in tables + reports:
+        if title:
+            print(f"\n{title}")
+        if not head or not body:
+            continue
+        widths = [max(len(h), *(len(row[i]) for row in body)) for i, h in enumerate(head)]
+        print("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)))
+        for row in body:
+            print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
     return 0
 
 

@@ -1,0 +1,644 @@
+"""Files from the spacecraft: the gateway's CFDP entity (CCSDS 727.0-B-5).
+
+:class:`GatewayCfdp` wraps the sans-I/O :class:`comms.cfdp.Entity` as the ground end of
+file transfers from the spacecraft. It is the pipeline's CFDP input
+(:meth:`GatewayCfdp.receive_pdu`, one PDU -- a packet's data field -- with its
+earth-receive time and stations); received files are written into the configured
+directory (through :class:`comms.cfdp.DiskFilestore`: a ``.cfdp-<source>-<seq>.part``
+file while open, renamed to the Metadata's destination name once complete and its
+checksum verified); the ACK, NAK, Keep Alive and Finished PDUs it answers with go to
+``send_up`` (one PDU each, for the uplink); and each transaction that ends becomes one
+message on ``<prefix>/<spacecraft>/files`` (the notice format is in
+docs/gateway-files.md).
+
+Time is an argument: the earth-receive time of each PDU is the entity's ``now`` (the
+station links stamp frames with the gateway clock), and :meth:`~GatewayCfdp.next_deadline`
+/ :meth:`~GatewayCfdp.on_timer` drive the CFDP timers (NAK, inactivity, check, positive
+ACK, keep alive); :class:`gateway.pipeline.Pipeline` folds them into its own timer.
+
+Restart (``[cfdp] resume``): :meth:`~GatewayCfdp.save` at stop writes every open
+receiving transaction -- its first PDU (for the header), Metadata and EOF as received,
+the file-data ranges held, stations and times -- to ``.cfdp-state.json`` in the
+directory and sets its partial file aside as ``.cfdp-<source>-<seq>.resume``;
+:meth:`~GatewayCfdp.resume` at start feeds the same Metadata, the held ranges (read
+back from that file) and the EOF to a fresh entity, which then NAKs only what is still
+missing. The entity's own API is used throughout (no private state is touched): the
+cost is one copy of the partial file at start. Class 2 transactions waiting for the
+ACK of their Finished are kept too, so a repeated EOF after the restart is answered
+with ACK(EOF) and the same Finished rather than opening a new transaction. 727.0-B-5
+defines no persistence format; this one is the gateway's own (version field ``v``).
+
+Left out: sending files up (the gateway is a receiving entity; Put.request is not
+exposed), proxy operations and directory listings, and resuming class 1 transactions
+beyond what fits the check timer (they are saved and resumed the same way, but the
+spacecraft does not retransmit for them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from comms.cfdp import (
+    Abandoned,
+    AckPdu,
+    ChecksumType,
+    ConditionCode,
+    DeliveryCode,
+    DirectiveCode,
+    DiskFilestore,
+    Entity,
+    EofPdu,
+    FaultIndication,
+    FileDataPdu,
+    FilestoreError,
+    FinishedPdu,
+    LocalEntityConfig,
+    MetadataPdu,
+    Mib,
+    NakMode,
+    Pdu,
+    PduRejected,
+    PromptPdu,
+    RemoteEntityConfig,
+    TransactionFinished,
+    TransactionId,
+    TransactionStatus,
+    TransmissionMode,
+    decode_pdu,
+)
+from comms.cfdp.destination import DestinationTransaction
+from comms.cfdp.transaction import TransactionState
+from comms.errors import CommsError, UsageError
+from gateway.config import CfdpConfig, CfdpRemoteConfig
+from gateway.messages import OutboxMessage, Topics, envelope, message_id
+from gateway.metrics import Registry
+
+__all__ = ["STATE_FILE", "CfdpReport", "GatewayCfdp", "file_message_id", "mib_for"]
+
+STATE_FILE: Final = ".cfdp-state.json"
+"""Where :meth:`GatewayCfdp.save` keeps open transactions across a restart (in the
+files directory, next to the partial files)."""
+
+_STATE_VERSION: Final = 1
+# Octets of file data per replayed File Data PDU at resume: within any PDU length the
+# decoded-PDU path accepts (no encode), and small enough to bound memory.
+_REPLAY_CHUNK: Final = 32 * 1024
+_HASH_CHUNK: Final = 1 << 20
+# Saved Finished PDUs kept across restarts while their ACK has not come (the newest):
+# as many as the entity remembers finished transactions (LocalEntityConfig default).
+_FINISHING_MEMORY: Final = 4096
+_TO_RECEIVER: Final = (FileDataPdu, MetadataPdu, EofPdu, PromptPdu)
+
+CfdpReport = PduRejected | FaultIndication | TransactionFinished | Abandoned
+"""The entity indications the gateway passes on as pipeline events."""
+
+
+def file_message_id(source_entity_id: int, sequence_number: int) -> str:
+    """The stable id of a file notice: the CFDP transaction id (727.0-B-5 1.3.3.3 makes
+    (source entity, sequence number) unique), whichever station or restart saw it."""
+    return message_id("cfdp", source_entity_id, sequence_number)
+
+
+def mib_for(config: CfdpConfig) -> Mib:
+    """The entity's MIB from ``[cfdp]``: the ground entity and one remote per
+    ``[[cfdp.remotes]]`` (PDUs from others are refused: no default remote)."""
+    local = LocalEntityConfig(
+        config.entity_id,
+        # One event object per File Data PDU buys the gateway nothing: progress is in
+        # the transactions themselves.
+        file_segment_recv_indication=False,
+    )
+    return Mib(local, {r.entity_id: _remote(r) for r in config.remotes})
+
+
+def _remote(r: CfdpRemoteConfig) -> RemoteEntityConfig:
+    return RemoteEntityConfig(
+        r.entity_id,
+        max_pdu_length=r.max_pdu_length,
+        ack_timer_interval=r.ack_timer_s,
+        ack_limit=r.ack_limit,
+        nak_timer_interval=r.nak_timer_s,
+        nak_limit=r.nak_limit,
+        inactivity_timer_interval=r.inactivity_timer_s,
+        check_timer_interval=r.check_timer_s,
+        check_limit=r.check_limit,
+        crc=r.crc,
+        entity_id_length=r.entity_id_length,
+        sequence_number_length=r.sequence_number_length,
+        nak_mode=NakMode(r.nak_mode),
+        max_nak_segment_requests=r.max_nak_segment_requests,
+        keep_alive_interval=r.keep_alive_s,
+        retain_incomplete_files=r.retain_incomplete_files,
+    )
+
+
+@dataclass(slots=True)
+class _Seen:
+    """What the gateway keeps of one incoming transaction for its notice and a restart."""
+
+    first: bytes  # the first PDU's octets: its header rebuilds File Data at resume
+    metadata: bytes | None = None
+    eof: bytes | None = None
+    stations: list[str] = field(default_factory=list)
+    first_ert: float = 0.0
+    last_ert: float = 0.0
+    # The condition of a Finished(cancel) sent: the cause, which a later fault (the ACK
+    # limit, when nobody hears it) would otherwise overwrite in the notice.
+    cancelled: ConditionCode | None = None
+
+    def saw(self, ert: float, stations: Iterable[str]) -> None:
+        self.last_ert = ert
+        for station in stations:
+            if station not in self.stations:
+                self.stations.append(station)
+
+
+@dataclass(slots=True)
+class _Finishing:
+    """A class 2 transaction saved while its Finished waited for the ACK: the gateway
+    answers its repeated EOFs itself after a restart (4.6.4.2.2, 4.6.5.2)."""
+
+    finished: bytes
+
+
+@dataclass(slots=True)
+class CfdpCounters:
+    pdus: int = 0
+    rejected: int = 0
+    pdus_up: int = 0
+    up_failures: int = 0
+    files: int = 0
+    resumed: int = 0
+
+
+class GatewayCfdp:
+    """The gateway's receiving CFDP entity (see the module docstring).
+
+    ``config``: the ``[cfdp]`` section. ``send_up(pdu)``: radiate one PDU (wired to
+    :meth:`gateway.uplink.Uplink.send_packet` with the configured uplink APID); a
+    :class:`~comms.errors.CommsError` from it is counted and logged, the CFDP timers
+    then repeat what matters. ``sink(message)``: where file notices go; None keeps them
+    for :meth:`messages`. ``topics``: the gateway's topic names; ``qos``: the notices'.
+    """
+
+    def __init__(
+        self,
+        config: CfdpConfig,
+        send_up: Callable[[bytes], None],
+        sink: Callable[[OutboxMessage], None] | None = None,
+        *,
+        topics: Topics,
+        qos: int = 1,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        if not isinstance(config, CfdpConfig):
+            raise UsageError(f"GatewayCfdp needs a CfdpConfig, not {type(config).__name__}.")
+        self.config = config
+        self.send_up = send_up
+        self.sink = sink
+        self.topics = topics
+        self.qos = qos
+        self.log = logger or logging.getLogger("gateway.files")
+        self.directory = Path(config.directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.filestore = DiskFilestore(self.directory)
+        self.entity = Entity(mib_for(config), self.filestore)
+        self.entity_id = config.entity_id
+        self.counters = CfdpCounters()
+        self._seen: dict[tuple[int, int], _Seen] = {}
+        self._finishing: dict[tuple[int, int], _Finishing] = {}
+        self._messages: list[OutboxMessage] = []
+        self._events: list[CfdpReport] = []
+        self._now = 0.0
+
+    # -- outputs ---------------------------------------------------------------------
+
+    def messages(self) -> list[OutboxMessage]:
+        """Drain the file notices (only when built without a ``sink``)."""
+        out, self._messages = self._messages, []
+        return out
+
+    def events(self) -> list[CfdpReport]:
+        """Drain rejected PDUs, ignored faults and ended transactions, oldest first."""
+        out, self._events = self._events, []
+        return out
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`on_timer` is next due (a CFDP timer), or None."""
+        return self.entity.next_deadline()
+
+    @property
+    def open_transactions(self) -> list[TransactionId]:
+        return self.entity.transactions
+
+    def register_metrics(self, registry: Registry) -> None:
+        """Expose the counters (``dawnlink_cfdp_*``) on the gateway's /metrics."""
+        c = self.counters
+        for name, help, read in (
+            ("pdus_received", "CFDP PDUs handed to the entity.", lambda: c.pdus),
+            ("pdus_rejected", "CFDP PDUs refused (undecodable, foreign).", lambda: c.rejected),
+            ("pdus_sent", "CFDP PDUs handed to the uplink.", lambda: c.pdus_up),
+            ("send_failures", "CFDP PDUs the uplink refused.", lambda: c.up_failures),
+            ("files", "File notices (transactions ended).", lambda: c.files),
+            ("resumed", "Transactions resumed at start.", lambda: c.resumed),
+        ):
+            registry.counter(f"dawnlink_cfdp_{name}_total", help, read)
+        registry.gauge(
+            "dawnlink_cfdp_open_transactions",
+            "CFDP transactions in progress.",
+            lambda: len(self.entity.transactions),
+        )
+
+    # -- inputs ----------------------------------------------------------------------
+
+    def receive_pdu(self, pdu: bytes, ert: float, stations: Iterable[str] = ()) -> None:
+        """One CFDP PDU (a packet's data field) received at ``ert`` (Unix seconds UTC)
+        by ``stations``. Raises :class:`~comms.errors.DecodeError` for octets that are
+        not a PDU (the pipeline reports it); everything else the entity judges."""
+        now = self._tick(ert)
+        self.counters.pdus += 1
+        try:
+            decoded = decode_pdu(pdu)
+        except CommsError:
+            self.counters.rejected += 1
+            raise
+        header = decoded.header
+        key = (header.source_entity_id, header.transaction_sequence_number)
+        # The entity routes by PDU type (4.5): these are the receiving side's.
+        toward_us = header.destination_entity_id == self.entity_id and (
+            isinstance(decoded, _TO_RECEIVER)
+            or (
+                isinstance(decoded, AckPdu)
+                and decoded.acknowledged_directive is DirectiveCode.FINISHED
+            )
+        )
+        if toward_us and key in self._finishing:
+            self._answer_finishing(key, decoded)
+            return
+        if not toward_us:
+            self.entity.receive_pdu(decoded, now)
+            self._pump()
+            return
+        seen = self._seen.get(key)
+        if seen is None:
+            # Kept from before the entity sees the PDU: a transaction may open and end
+            # on the same PDU (a fault), and its notice needs this.
+            seen = self._seen[key] = _Seen(bytes(pdu), first_ert=ert)
+        seen.saw(ert, stations)
+        if isinstance(decoded, MetadataPdu) and seen.metadata is None:
+            seen.metadata = bytes(pdu)
+            # Before the entity sees it: a late Metadata may complete (and rename) the
+            # file at once. Only for peers in the MIB: others create nothing here.
+            if self.entity.mib.remote(header.source_entity_id) is not None:
+                self._make_parents(decoded.destination_file_name)
+        elif isinstance(decoded, EofPdu) and seen.eof is None:
+            seen.eof = bytes(pdu)
+        self.entity.receive_pdu(decoded, now)
+        open_ = self._is_open(key)
+        self._pump()
+        if not open_ and self._seen.get(key) is seen:
+            # Refused (unknown peer, another entity's) or a late duplicate of a
+            # finished transaction, which the entity answered: nothing to announce.
+            del self._seen[key]
+
+    def on_timer(self, now: float) -> None:
+        """Let the CFDP timers act (NAK and Finished repeats, inactivity, check)."""
+        self.entity.on_timer(self._tick(now))
+        self._pump()
+
+    # -- restart ----------------------------------------------------------------------
+
+    @property
+    def state_path(self) -> Path:
+        return self.directory / STATE_FILE
+
+    def save(self, now: float) -> int:
+        """At stop: write the open receiving transactions to :data:`STATE_FILE`, set
+        their partial files aside, and close them; returns how many were saved.
+
+        Transactions already waiting for the ACK of their Finished (the file is
+        delivered) get their notice now and are kept to answer repeated EOFs.
+        """
+        now = self._tick(now)
+        entries: list[dict[str, Any]] = []
+        for tid in self.entity.transactions:
+            t = self.entity.transaction(tid)
+            if not isinstance(t, DestinationTransaction):
+                continue
+            key = (tid.source_entity_id, tid.transaction_sequence_number)
+            seen = self._seen.get(key)
+            if t.state is TransactionState.FINISHING and t.finished_raw is not None:
+                self._finishing[key] = _Finishing(t.finished_raw)
+                if seen is not None:
+                    finished = decode_pdu(t.finished_raw)
+                    assert isinstance(finished, FinishedPdu)
+                    self._notice(
+                        key,
+                        seen,
+                        finished.condition_code,
+                        t.delivery_code,
+                        t.file_status.name.lower(),
+                        t.file_name,
+                    )
+            elif t.state is TransactionState.RECEIVING and seen is not None:
+                ranges = t.received.ranges()
+                if ranges:
+                    try:
+                        self.filestore.rename_file(t.part_name, _resume_name(key), overwrite=True)
+                    except FilestoreError as exc:
+                        self.log.warning("cfdp: partial file of %s not kept: %s", key, exc)
+                        ranges = []
+                entries.append(
+                    {
+                        "source_entity": key[0],
+                        "sequence_number": key[1],
+                        "first": seen.first.hex(),
+                        "metadata": seen.metadata.hex() if seen.metadata else None,
+                        "eof": seen.eof.hex() if seen.eof else None,
+                        "ranges": ranges,
+                        "stations": seen.stations,
+                        "first_ert": seen.first_ert,
+                        "last_ert": seen.last_ert,
+                    }
+                )
+            # Abandon (4.11.3) sends nothing: it only closes the part file, which is
+            # already renamed (its deletion fails harmlessly).
+            self.entity.abandon(tid, now)
+        self.entity.events()  # the abandonments are ours, not news
+        self.entity.pdus_to_send()
+        self._seen.clear()
+        finishing = [
+            {"source_entity": k[0], "sequence_number": k[1], "finished": f.finished.hex()}
+            for k, f in list(self._finishing.items())[-_FINISHING_MEMORY:]
+        ]
+        if entries or finishing:
+            state = {"v": _STATE_VERSION, "receiving": entries, "finishing": finishing}
+            tmp = self.state_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(state))
+            os.replace(tmp, self.state_path)
+        elif self.state_path.exists():
+            self.state_path.unlink()
+        return len(entries)
+
+    def resume(self, now: float) -> int:
+        """At start: pick up what :meth:`save` wrote (nothing if there is no state);
+        returns the number of transactions resumed. NAKs for what is missing go out
+        through ``send_up`` as the entity decides (at once for a transaction whose EOF
+        had arrived)."""
+        path = self.state_path
+        if not path.exists():
+            return 0
+        now = self._tick(now)
+        try:
+            state = json.loads(path.read_text())
+            if state.get("v") != _STATE_VERSION:
+                raise ValueError(f"state version {state.get('v')!r}")
+            receiving = list(state["receiving"])
+            finishing = list(state["finishing"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            self.log.error("cfdp: %s unreadable (%s); open transactions start over", path, exc)
+            path.rename(path.with_suffix(".bad"))
+            return 0
+        for item in finishing:
+            key = (int(item["source_entity"]), int(item["sequence_number"]))
+            self._finishing[key] = _Finishing(bytes.fromhex(item["finished"]))
+        resumed = 0
+        for entry in receiving:
+            try:
+                self._resume_one(entry, now)
+                resumed += 1
+            except (CommsError, ValueError, KeyError, TypeError) as exc:
+                self.log.error("cfdp: transaction %r not resumed: %s", entry, exc)
+        path.unlink()
+        self.counters.resumed += resumed
+        return resumed
+
+    def _resume_one(self, entry: dict[str, Any], now: float) -> None:
+        key = (int(entry["source_entity"]), int(entry["sequence_number"]))
+        first = decode_pdu(bytes.fromhex(entry["first"]))
+        seen = _Seen(
+            bytes.fromhex(entry["first"]),
+            stations=list(entry["stations"]),
+            first_ert=float(entry["first_ert"]),
+            last_ert=float(entry["last_ert"]),
+        )
+        pdus: list[Pdu] = []
+        if entry["metadata"]:
+            seen.metadata = bytes.fromhex(entry["metadata"])
+            pdus.append(decode_pdu(seen.metadata))
+        header = first.header  # File Data rebuilt with the sender's own header layout
+        resume_name = _resume_name(key)
+        ranges = [(int(a), int(b)) for a, b in entry["ranges"]]
+        if ranges:
+            handle = self.filestore.open_read(resume_name)
+            try:
+                for start, end in ranges:
+                    for offset in range(start, end, _REPLAY_CHUNK):
+                        data = handle.read_at(offset, min(_REPLAY_CHUNK, end - offset))
+                        pdus.append(FileDataPdu(header, offset, data))
+            finally:
+                handle.close()
+        if entry["eof"]:
+            seen.eof = bytes.fromhex(entry["eof"])
+            pdus.append(decode_pdu(seen.eof))
+        if not pdus:
+            pdus.append(first)
+        for pdu in pdus:
+            self.entity.receive_pdu(pdu, now)
+        if ranges:
+            self.filestore.delete_file(resume_name)
+        if self._is_open(key):
+            self._seen[key] = seen
+        self._pump()
+
+    # -- internals -------------------------------------------------------------------
+
+    def _tick(self, now: float) -> float:
+        # Never backwards: two stations' clocks may differ by a few milliseconds.
+        if now > self._now:
+            self._now = now
+        return self._now
+
+    def _is_open(self, key: tuple[int, int]) -> bool:
+        try:
+            self.entity.transaction(TransactionId(key[0], key[1]))
+        except UsageError:
+            return False
+        return True
+
+    def _make_parents(self, name: bytes) -> None:
+        # A destination name with directories ("images/a.png") lands under them; the
+        # filestore refuses names leading out of the directory.
+        try:
+            parent = os.path.dirname(self.filestore.path(name))
+        except FilestoreError:
+            return  # the entity refuses the name when it delivers
+        os.makedirs(parent, exist_ok=True)
+
+    def _answer_finishing(self, key: tuple[int, int], pdu: Pdu) -> None:
+        finishing = self._finishing[key]
+        if isinstance(pdu, EofPdu):
+            finished = decode_pdu(finishing.finished)
+            ack = AckPdu(
+                finished.header, DirectiveCode.EOF, pdu.condition_code, TransactionStatus.TERMINATED
+            )
+            self._send(ack.encode())
+            self._send(finishing.finished)
+        elif isinstance(pdu, AckPdu):
+            del self._finishing[key]
+
+    def _send(self, raw: bytes) -> None:
+        try:
+            self.send_up(raw)
+        except CommsError as exc:
+            self.counters.up_failures += 1
+            self.log.warning("cfdp: PDU not sent up: %s", exc)
+        else:
+            self.counters.pdus_up += 1
+
+    def _pump(self) -> None:
+        for _peer, raw in self.entity.pdus_to_send():
+            if self._seen:
+                self._note_finished(raw)
+            self._send(raw)
+        for event in self.entity.events():
+            if isinstance(event, TransactionFinished) and not event.is_source:
+                self._finished(event)
+                self._events.append(event)
+            elif isinstance(event, Abandoned):
+                self._abandoned(event)
+                self._events.append(event)
+            elif isinstance(event, PduRejected | FaultIndication):
+                if isinstance(event, PduRejected):
+                    self.counters.rejected += 1
+                self._events.append(event)
+
+    def _note_finished(self, raw: bytes) -> None:
+        pdu = decode_pdu(raw)
+        if isinstance(pdu, FinishedPdu) and pdu.condition_code is not ConditionCode.NO_ERROR:
+            header = pdu.header
+            seen = self._seen.get((header.source_entity_id, header.transaction_sequence_number))
+            if seen is not None and seen.cancelled is None:
+                seen.cancelled = pdu.condition_code
+
+    def _finished(self, event: TransactionFinished) -> None:
+        tid = event.transaction_id
+        key = (tid.source_entity_id, tid.transaction_sequence_number)
+        seen = self._seen.pop(key, None)
+        if seen is None:
+            return  # noticed already (saved at stop while finishing)
+        self._notice(
+            key,
+            seen,
+            seen.cancelled or event.condition_code,
+            event.delivery_code,
+            event.file_status.name.lower(),
+            event.file_name,
+        )
+
+    def _abandoned(self, event: Abandoned) -> None:
+        tid = event.transaction_id
+        key = (tid.source_entity_id, tid.transaction_sequence_number)
+        seen = self._seen.pop(key, None)
+        if seen is not None:
+            self._notice(key, seen, event.condition_code, DeliveryCode.DATA_INCOMPLETE, "abandoned")
+
+    def _notice(
+        self,
+        key: tuple[int, int],
+        seen: _Seen,
+        condition: ConditionCode,
+        delivery: DeliveryCode,
+        file_status: str,
+        file_name: bytes = b"",
+    ) -> None:
+        metadata = decode_pdu(seen.metadata) if seen.metadata else None
+        eof = decode_pdu(seen.eof) if seen.eof else None
+        assert metadata is None or isinstance(metadata, MetadataPdu)
+        assert eof is None or isinstance(eof, EofPdu)
+        if not file_name and metadata is not None:
+            file_name = metadata.destination_file_name
+        # Only a retained file is looked at: after a cancel, a file of the same name on
+        # disk is an older one, not this transaction's.
+        path, size, sha256 = (
+            self._on_disk(file_name) if file_status == "retained" else (None, None, None)
+        )
+        checksum = None
+        if metadata is not None and eof is not None:
+            kind = metadata.checksum_type
+            try:
+                kind_name: str | int = ChecksumType(kind).name.lower()
+            except ValueError:
+                kind_name = int(kind)  # a type this stack does not know: its number
+            checksum = {"type": kind_name, "value": eof.file_checksum}
+        first = decode_pdu(seen.first).header
+        data = {
+            "name": file_name.decode("utf-8", "replace"),
+            "path": path,
+            "size": size if size is not None else (eof.file_size if eof else None),
+            "source_file_name": metadata.source_file_name.decode("utf-8", "replace")
+            if metadata
+            else None,
+            "checksum": checksum,
+            "sha256": sha256,
+            "transaction": {"source_entity": key[0], "sequence_number": key[1]},
+            "source_entity": key[0],
+            "destination_entity": self.entity_id,
+            "class": 2 if first.transmission_mode is TransmissionMode.ACKNOWLEDGED else 1,
+            "delivery": "complete" if delivery is DeliveryCode.DATA_COMPLETE else "incomplete",
+            "condition": condition.name.lower(),
+            "file_status": file_status,
+        }
+        mid = file_message_id(*key)
+        payload = envelope(
+            message_id=mid,
+            product="file",
+            data=data,
+            earth_receive_time=seen.last_ert,
+            stations=seen.stations,
+            extra={"first_ert": seen.first_ert},
+        )
+        message = OutboxMessage(self.topics.files, payload, mid, qos=self.qos)
+        self.counters.files += 1
+        self.log.info(
+            "cfdp: file %r from entity %d seq %d: %s (%s)",
+            data["name"],
+            key[0],
+            key[1],
+            data["delivery"],
+            data["condition"],
+        )
+        if self.sink is not None:
+            self.sink(message)
+        else:
+            self._messages.append(message)
+
+    def _on_disk(self, name: bytes) -> tuple[str | None, int | None, str | None]:
+        """The delivered file's path, size and SHA-256 (None when it is not there)."""
+        if not name:
+            return None, None, None
+        try:
+            path = self.filestore.path(name)
+            handle = self.filestore.open_read(name)
+        except FilestoreError:
+            return None, None, None
+        digest = hashlib.sha256()
+        try:
+            offset = 0
+            while chunk := handle.read_at(offset, _HASH_CHUNK):
+                digest.update(chunk)
+                offset += len(chunk)
+        finally:
+            handle.close()
+        return path, offset, digest.hexdigest()
+
+
+def _resume_name(key: tuple[int, int]) -> bytes:
+    return b".cfdp-%d-%d.resume" % key
