@@ -14,8 +14,14 @@
 
 Readiness is polled (connect() until the port answers), bounded by ``START_TIMEOUT_S``.
 
-Left out: TLS listeners, authentication and persistence (a test or demo broker needs
-none of them; docs/gateway.md shows a production Mosquitto configuration).
+``Broker(..., config_lines=[...])`` adds Mosquitto configuration lines right after the
+``listener`` line (so listener options -- ``cafile``, ``certfile``, ``keyfile``,
+``require_certificate`` -- apply to it); a line setting ``allow_anonymous`` replaces
+the default ``allow_anonymous true``. tests/gateway/test_mqtt_security.py uses this for
+TLS and password brokers.
+
+Left out: persistence (a test or demo broker needs none; docs/gateway.md shows a
+production Mosquitto configuration).
 """
 
 from __future__ import annotations
@@ -124,6 +130,8 @@ class Broker:
     host: str = "127.0.0.1"
     kind: str = "mosquitto"
     process: subprocess.Popen[bytes] | None = None
+    #: Extra Mosquitto lines after the listener line (see the module docstring).
+    config_lines: tuple[str, ...] = ()
 
     @property
     def mqtt5(self) -> bool:
@@ -137,7 +145,7 @@ class Broker:
     def _command(self) -> list[str]:
         if self.kind == "mosquitto":
             conf = self.workdir / "mosquitto.conf"
-            conf.write_text(_MOSQUITTO_CONF.format(host=self.host, port=self.port))
+            conf.write_text(self._mosquitto_conf())
             binary = mosquitto_path()
             if binary is None:
                 raise BrokerUnavailable("no mosquitto binary (apt install mosquitto)")
@@ -151,6 +159,12 @@ class Broker:
             "-c",
             str(conf),
         ]
+
+    def _mosquitto_conf(self) -> str:
+        lines = _MOSQUITTO_CONF.format(host=self.host, port=self.port).splitlines()
+        if any(line.split()[:1] == ["allow_anonymous"] for line in self.config_lines):
+            lines.remove("allow_anonymous true")
+        return "\n".join([lines[0], *self.config_lines, *lines[1:]]) + "\n"
 
     def start(self) -> None:
         """Start the subprocess and wait until it accepts connections.

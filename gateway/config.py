@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import ssl
 import struct
 import tomllib
 from collections.abc import Mapping
@@ -135,6 +136,14 @@ class MqttTls:
     ca: Path | None = None
     cert: Path | None = None
     key: Path | None = None
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """What paho's ``tls_set`` would build: the broker's certificate and host name
+        checked against ``ca`` (the system's CAs without it), plus our certificate."""
+        context = ssl.create_default_context(cafile=str(self.ca) if self.ca else None)
+        if self.cert is not None:
+            context.load_cert_chain(str(self.cert), str(self.key) if self.key else None)
+        return context
 
 
 @dataclass(frozen=True)
@@ -826,9 +835,7 @@ def _cfdp_remote(t: _Table) -> CfdpRemoteConfig:
         check_limit=t.integer("check_limit", d.check_limit, 1, 1000),
         crc=t.boolean("crc", d.crc),
         entity_id_length=t.integer("entity_id_length", d.entity_id_length, 1, 8),
-        sequence_number_length=t.integer(
-            "sequence_number_length", d.sequence_number_length, 1, 8
-        ),
+        sequence_number_length=t.integer("sequence_number_length", d.sequence_number_length, 1, 8),
         nak_mode=t.choice("nak_mode", d.nak_mode, tuple(m.value for m in NakMode)),
         max_nak_segment_requests=gap_table,
         keep_alive_s=keep_alive,

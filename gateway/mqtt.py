@@ -12,7 +12,11 @@ Traps handled here (shared/REFERENCES.md): aiomqtt buffers nothing while offline
 nothing is published except from the durable outbox; its incoming queue is unbounded
 here because a bounded one discards messages it has already acknowledged; a publish
 awaiting its PUBACK is not woken by a lost connection, so a reader task watches the
-connection and its failure cancels the session's other tasks at once.
+connection and its failure cancels the session's other tasks at once. A broker that
+drops the connection before its CONNACK (Mosquitto refusing a missing client
+certificate) fails the connect at once with paho's reason instead of after aiomqtt's
+10 s timeout, and a failed TLS handshake closes its socket (:func:`_tls_context`).
+tests/gateway/test_mqtt_security.py runs TLS and passwords against a real Mosquitto.
 
 Incoming messages: :meth:`MqttLink.subscribe` registers a filter and an async handler;
 the filter is subscribed on every connect, and the reader task awaits the handler of
@@ -32,11 +36,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiomqtt
+from paho.mqtt import client as paho_client
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from gateway.backoff import Backoff
-from gateway.config import MqttConfig
+from gateway.config import MqttConfig, MqttTls
 from gateway.messages import Topics
 from gateway.metrics import Registry
 from gateway.outbox import OutboxRow
@@ -157,14 +162,6 @@ class MqttLink:
 
     def _client(self) -> aiomqtt.Client:
         c = self.config
-        tls = None
-        if c.tls is not None:
-            tls = aiomqtt.TLSParameters(
-                ca_certs=str(c.tls.ca) if c.tls.ca else None,
-                certfile=str(c.tls.cert) if c.tls.cert else None,
-                keyfile=str(c.tls.key) if c.tls.key else None,
-                cert_reqs=ssl.CERT_REQUIRED,
-            )
         v5 = c.protocol == 5
         client = aiomqtt.Client(
             c.host,
@@ -178,12 +175,13 @@ class MqttLink:
             clean_session=None if v5 else True,
             keepalive=c.keepalive_s,
             will=aiomqtt.Will(self.topics.status, STATUS_OFFLINE, qos=1, retain=True),
-            tls_params=tls,
+            tls_context=_tls_context(c.tls) if c.tls is not None else None,
             max_inflight_messages=self.inflight_window,
             logger=logging.getLogger("gateway.mqtt.client"),
         )
         # aiomqtt logs a warning past 10 pending calls; our window is meant to be wider.
         client.pending_calls_threshold = self.inflight_window + 16
+        _fail_fast_before_connack(client)
         return client
 
     async def run(self) -> None:
@@ -275,6 +273,62 @@ class MqttLink:
                     except Exception:
                         # One bad message or handler bug must not take the link down.
                         self.log.exception("handler for %s failed", topic_filter)
+
+
+class _ClosingSSLSocket(ssl.SSLSocket):
+    """An SSLSocket that closes itself when its handshake fails.
+
+    paho's connect leaves the socket of a failed handshake (an untrusted broker
+    certificate) to the garbage collector: an open descriptor and a ResourceWarning per
+    reconnect attempt until then."""
+
+    def do_handshake(self, block: bool = False) -> None:
+        try:
+            super().do_handshake(block)
+        except BaseException:
+            self.close()
+            raise
+
+
+def _tls_context(tls: MqttTls) -> ssl.SSLContext:
+    """``tls.ssl_context()`` whose sockets close themselves when the handshake fails."""
+    context = tls.ssl_context()
+    context.sslsocket_class = _ClosingSSLSocket
+    return context
+
+
+def _fail_fast_before_connack(client: aiomqtt.Client) -> None:
+    """Fail ``client``'s connect at once when the broker closes before its CONNACK.
+
+    aiomqtt 2.x ignores a disconnect before the CONNACK and waits out its timeout (10 s),
+    then says only "Operation timed out". Mosquitto does exactly that to a TLS client
+    without the certificate it requires: under TLS 1.3 the client's handshake completes
+    and the refusal comes as an alert on the first read. So the connect fails here with
+    the last error paho logged ("failed to receive on socket: [SSL:
+    TLSV13_ALERT_CERTIFICATE_REQUIRED] ..."). Uses aiomqtt internals (``_client``,
+    ``_connected``); without them it changes nothing.
+    """
+    paho = getattr(client, "_client", None)
+    if paho is None or not isinstance(getattr(client, "_connected", None), asyncio.Future):
+        return
+    aiomqtt_on_disconnect = paho.on_disconnect
+    errors: list[str] = []
+
+    def on_log(_paho: Any, _userdata: Any, level: int, text: str) -> None:
+        if level == paho_client.MQTT_LOG_ERR:
+            errors[:] = [text]
+
+    def on_disconnect(*args: Any) -> None:
+        connected: asyncio.Future[None] = client._connected
+        if connected.done():
+            aiomqtt_on_disconnect(*args)
+            return
+        reason = errors[-1] if errors else f"reason {args[3]}"
+        connected.set_exception(aiomqtt.MqttError(f"closed before CONNACK: {reason}"))
+        connected.exception()  # retrieved: a connect that already gave up never awaits it
+
+    paho.on_log = on_log
+    paho.on_disconnect = on_disconnect
 
 
 def _describe(group: BaseExceptionGroup[aiomqtt.MqttError]) -> str:

@@ -21,13 +21,13 @@ import asyncio
 import contextlib
 import functools
 import socket
-import ssl
 from collections.abc import AsyncIterator, Callable
+from typing import Final
 
 import aiomqtt
 
 from gateway.config import MqttConfig
-from gateway.mqtt_wire import PublisherWire, WireError
+from gateway.mqtt_wire import BrokerRefused, PublisherWire, WireError
 
 __all__ = ["PipeClosed", "PipelinedConnection", "open_pipeline"]
 
@@ -81,7 +81,7 @@ class PipelinedConnection(asyncio.Protocol):
         try:
             acked = self.wire.receive_data(data)
         except WireError as exc:
-            self._fail(PipeClosed(str(exc)))
+            self._fail(PipeClosed(_explain(exc, self.wire)))
             return
         replies = self.wire.take_replies()
         if replies and self.transport is not None:
@@ -188,14 +188,37 @@ class PipelinedConnection(asyncio.Protocol):
         self._arm_keepalive()
 
 
-def _ssl_context(config: MqttConfig) -> ssl.SSLContext | None:
-    tls = config.tls
-    if tls is None:
-        return None
-    context = ssl.create_default_context(cafile=str(tls.ca) if tls.ca else None)
-    if tls.cert is not None:
-        context.load_cert_chain(str(tls.cert), str(tls.key) if tls.key else None)
-    return context
+# Refusals by name, so the log and /healthz say why: 3.1.1 CONNACK return codes
+# (section 3.2.2.3); MQTT 5 reason codes, shared by CONNACK, PUBACK and DISCONNECT
+# (section 2.4).
+_REFUSALS_311: Final = {
+    1: "unacceptable protocol version", 2: "identifier rejected", 3: "server unavailable",
+    4: "bad user name or password", 5: "not authorized",
+}  # fmt: skip
+_REFUSALS_5: Final = {
+    0x80: "unspecified error", 0x81: "malformed packet", 0x82: "protocol error",
+    0x83: "implementation specific error", 0x84: "unsupported protocol version",
+    0x85: "client identifier not valid", 0x86: "bad user name or password",
+    0x87: "not authorized", 0x88: "server unavailable", 0x89: "server busy", 0x8A: "banned",
+    0x8B: "server shutting down", 0x8C: "bad authentication method",
+    0x8D: "keep alive timeout", 0x8E: "session taken over", 0x90: "topic name invalid",
+    0x91: "packet identifier in use", 0x93: "receive maximum exceeded",
+    0x95: "packet too large", 0x96: "message rate too high", 0x97: "quota exceeded",
+    0x98: "administrative action", 0x99: "payload format invalid",
+    0x9A: "retain not supported", 0x9B: "QoS not supported", 0x9C: "use another server",
+    0x9D: "server moved", 0x9F: "connection rate exceeded",
+}  # fmt: skip
+
+
+def _explain(exc: WireError, wire: PublisherWire) -> str:
+    """The error's text; when the broker refused us, its reason code's name with it
+    ("... return code 0x87 (not authorized)")."""
+    if isinstance(exc, BrokerRefused):
+        names = _REFUSALS_5 if wire.v5 else _REFUSALS_311 if not wire.connected else {}
+        name = names.get(exc.reason_code)
+        if name is not None:
+            return f"{exc.reason.removesuffix('.')} ({name})"
+    return str(exc)
 
 
 @contextlib.asynccontextmanager
@@ -220,7 +243,7 @@ async def open_pipeline(
         window=window,
     )
     loop = asyncio.get_running_loop()
-    context = _ssl_context(config)
+    context = config.tls.ssl_context() if config.tls is not None else None
     try:
         _, connection = await loop.create_connection(
             lambda: PipelinedConnection(wire, on_acked),
