@@ -513,16 +513,20 @@ class OutboxPublisher:
                     self.in_flight = len(sent)
         finally:
             remove()
-            self.in_flight = 0
-            # Synchronous on purpose: we may be cancelled, and these two short
-            # transactions decide what is republished (acked rows are not, sent ones are).
-            if acked:
-                self.outbox.acknowledge(
-                    [r.rowid for r in acked], retried=sum(1 for r in acked if r.attempts)
-                )
-            if sent:
-                self.outbox.mark_attempted(sent)
-                self.log.info("%d messages unacknowledged; they will be republished", len(sent))
+            self._settle(acked, sent)
+
+    def _settle(self, acked: list[OutboxRow], sent: dict[int, OutboxRow]) -> None:
+        """End of a drain: acknowledged rows leave the outbox, the ones still in flight
+        are marked for republishing. Synchronous on purpose: the drain may be cancelled,
+        and these two short transactions decide what is republished."""
+        self.in_flight = 0
+        if acked:
+            self.outbox.acknowledge(
+                [r.rowid for r in acked], retried=sum(1 for r in acked if r.attempts)
+            )
+        if sent:
+            self.outbox.mark_attempted(sent)
+            self.log.info("%d messages unacknowledged; they will be republished", len(sent))
 
     async def _idle(self, wake: asyncio.Event, closed: asyncio.Future[None]) -> None:
         # Woken by a put in this process, a closed connection, or the poll timeout
@@ -646,11 +650,4 @@ class OutboxPublisher:
                     ahead.cancel()
         finally:
             remove()
-            self.in_flight = 0
-            if acked:
-                self.outbox.acknowledge(
-                    [r.rowid for r in acked], retried=sum(1 for r in acked if r.attempts)
-                )
-            if sent:
-                self.outbox.mark_attempted(sent)
-                self.log.info("%d messages unacknowledged; they will be republished", len(sent))
+            self._settle(acked, sent)
