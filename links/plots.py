@@ -27,15 +27,11 @@ import numpy as np
 from comms.errors import UsageError
 from links.budget import LinkBudget
 from links.doppler import DopplerProfile
-from links.emulator import (
-    EmulationReport,
-    MultiPassEmulator,
-    MultiPassReport,
-    PassEmulator,
-    scenario_passes,
-)
 from links.geometry import SPEED_OF_LIGHT_M_S
+from links.multipass import MultiPassEmulator, MultiPassReport
+from links.pass_emulator import EmulationReport, PassEmulator
 from links.passes import Pass
+from links.span import scenario_passes
 
 __all__ = ["plot_budget", "plot_doppler", "plot_emulation", "plot_multipass", "plot_passes"]
 

@@ -24,7 +24,8 @@ from typing import Any, TextIO
 
 from comms.cli.common import EXIT_OK, EXIT_USAGE
 from comms.errors import UsageError
-from links.emulator import EmulationReport, MultiPassEmulator, MultiPassReport, PassEmulator
+from links.multipass import MultiPassEmulator, MultiPassReport
+from links.pass_emulator import EmulationReport, PassEmulator
 from links.passes import Pass
 from links.scenario import load_scenario
 

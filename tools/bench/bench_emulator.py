@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from links.emulator import PassEmulator, _Source
 from links.impairments import Channel, ChannelModel
+from links.pass_emulator import PassEmulator, _Source
 from links.scenario import load_scenario
 from tools.bench import Case
 
