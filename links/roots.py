@@ -126,7 +126,10 @@ def illinois_roots(
         if first is not None:
             x, first = first, None
         else:
-            x = b - fb * (width / (fb - fa))
+            # fb / (fb - fa) lies in [0, 1] (opposite signs), so this form cannot
+            # overflow even when f is subnormal; 0/0 gives NaN, caught just below.
+            with np.errstate(invalid="ignore"):
+                x = b - (fb / (fb - fa)) * width
             # Stalled rows bisect; a NaN (f not finite) also falls back to the midpoint.
             bisect = width > 0.5 * widths[0]
             bisect |= np.isnan(x)
@@ -155,7 +158,9 @@ def illinois_roots(
             again = np.nonzero(replaces_a == replaced_a)[0]
             if again.size:
                 ra = replaces_a[again]
-                scale = 1.0 - fx[again] / np.where(ra, fa[again], fb[again])
+                # A tiny kept f makes the ratio overflow: -inf is not > 0, so Illinois.
+                with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                    scale = 1.0 - fx[again] / np.where(ra, fa[again], fb[again])
                 scale[~(scale > 0.0)] = 0.5
                 fa[again] *= np.where(ra, 1.0, scale)
                 fb[again] *= np.where(ra, scale, 1.0)
