@@ -15,6 +15,14 @@ A command is acknowledged to the broker (PUBACK) when received, before it is che
 after a gateway crash in between, the sender sees no response and sends again with a
 new sequence number. The gateway's MQTT session is clean, so commands published while
 it is away are not delivered later (a stale command must not radiate).
+
+Stopping: every command not yet final gets a ``failed`` response that says how far it
+got (:meth:`gateway.uplink.TcUplink.abandon`), stored in the outbox as :meth:`run`
+ends, which the daemon awaits before its outbox flush; so the operator hears of it
+now, or on the next start if the broker is away. A command that arrives after that
+(the MQTT link stays up for the flush) is not checked, so its sequence number stays
+unused, and gets ``failed`` "gateway stopping: not taken". Nothing is re-queued on the
+next start: the sender decides whether a stale command should still go up.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import base64
 import contextlib
 import hashlib
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,7 +43,13 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from comms.errors import CommsError, UsageError
-from gateway.commands import CommandAuthority, CommandRefused, FreshnessStore, response
+from gateway.commands import (
+    CommandAuthority,
+    CommandRefused,
+    FreshnessStore,
+    parse_command,
+    response,
+)
 from gateway.config import GatewayConfig
 from gateway.messages import OutboxMessage, Topics, message_id
 from gateway.metrics import Registry
@@ -98,6 +113,7 @@ class CommandService:
         self._store: list[OutboxMessage] = []
         self._store_ready = asyncio.Event()
         self._live: asyncio.Queue[tuple[str, bytes, bytes | None]] = asyncio.Queue()
+        self._stopped = False
         self.refused = 0
         self.accepted = 0
         uplink.on_progress = self._on_progress
@@ -140,6 +156,9 @@ class CommandService:
             raw = b"" if payload is None else str(payload).encode()
         reply_topic, correlation = self._reply_to(message)
         now = self.clock()
+        if self._stopped:
+            self._not_taken(name, topic, raw, now, (reply_topic, correlation))
+            return
         try:
             command = self.authority.check(raw, now, topic_sender=name)
         except CommandRefused as refused:
@@ -182,6 +201,35 @@ class CommandService:
         except UsageError as exc:
             self._pending.pop(tag, None)
             self._respond_pending(pending, ProgressState.FAILED, now, reason=str(exc))
+
+    def _not_taken(
+        self,
+        name: str,
+        topic: str,
+        raw: bytes,
+        now: float,
+        reply: tuple[str | None, bytes | None],
+    ) -> None:
+        # Not checked, so its sequence number is not used up: the sender may send the
+        # same message again once the gateway is back (while it is still fresh).
+        command_id = sender = None
+        try:
+            parsed = parse_command(raw)
+            command_id, sender = parsed.id, parsed.sender
+        except CommandRefused as refused:
+            command_id, sender = refused.command_id, refused.sender
+        self.log.warning("command on %s not taken: the gateway is stopping", topic)
+        self._respond(
+            name,
+            command_id,
+            sender,
+            ProgressState.FAILED,
+            now,
+            reason="gateway stopping: not taken (its seq is not used; send it again later)",
+            unique=("not-taken", topic, hashlib.sha256(raw).hexdigest()),
+            reply=reply,
+        )
+        self._store_now()
 
     def _reply_to(self, message: aiomqtt.Message) -> tuple[str | None, bytes | None]:
         props = message.properties
@@ -283,12 +331,30 @@ class CommandService:
                 tasks.create_task(self._writer(), name="command-responses")
                 tasks.create_task(self._replier(), name="command-replies")
         finally:
-            batch, self._store = self._store, []
-            if batch:
-                try:
-                    self.outbox.put_many(batch)
-                except CommsError as exc:
-                    self.log.error("%d command responses not stored at stop: %s", len(batch), exc)
+            self._stop_commands()
+
+    def _stop_commands(self) -> None:
+        """Fail what is still on its way and store every response not yet stored."""
+        self._stopped = True
+        try:
+            self.uplink.abandon()  # a `failed` with its reason for each, via _on_progress
+        finally:
+            for pending in list(self._pending.values()):
+                # Left only if the uplink never reported it: still, no silent drop.
+                self._respond_pending(
+                    pending, ProgressState.FAILED, self.clock(), reason="gateway stopping"
+                )
+            self._pending.clear()
+            self._store_now()
+
+    def _store_now(self) -> None:
+        # Synchronously: called while stopping, with no writer task left to wait for.
+        batch, self._store = self._store, []
+        if batch:
+            try:
+                self.outbox.put_many(batch)
+            except (CommsError, sqlite3.Error) as exc:
+                self.log.error("%d command responses not stored at stop: %s", len(batch), exc)
 
     async def _writer(self) -> None:
         while True:

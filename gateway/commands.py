@@ -288,9 +288,11 @@ class FreshnessStore:
         return self._last.get(sender)
 
     def commit(self, sender: str, seq: int) -> None:
-        self._last[sender] = seq
+        """Record ``seq`` as ``sender``'s last accepted number, on disk first: when the
+        write fails (OSError) nothing changes, in memory or on disk, and the command
+        is not accepted, so its number stays usable."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({"senders": self._last}, sort_keys=True, indent=1)
+        text = json.dumps({"senders": {**self._last, sender: seq}}, sort_keys=True, indent=1)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -302,6 +304,7 @@ class FreshnessStore:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+        self._last[sender] = seq
 
 
 class CommandAuthority:

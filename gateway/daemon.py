@@ -171,7 +171,7 @@ class Gateway:
                 self.started.set()
                 self.log.info("gateway running for %s", self.topics.root)
                 await self._stop.wait()
-                self.log.info("stopping: flushing %d queued messages", len(self.outbox))
+                self.log.info("stopping")
                 if pipeline_task is not None:
                     # Wait for its cleanup (the last products stored, CFDP state saved)
                     # so the flush below publishes them too.
@@ -182,6 +182,7 @@ class Gateway:
                     task.cancel()
                 if uplink_tasks:
                     await asyncio.wait(uplink_tasks)
+                self.log.info("stopping: flushing %d queued messages", len(self.outbox))
                 await self._flush()
                 self.mqtt.stop()
                 await mqtt_task

@@ -29,6 +29,10 @@ Which station: :func:`choose_station` -- among the uplink stations whose connect
 up, the one that delivered the most recent valid downlink frame within
 ``station_window_s`` (``on_downlink``), else the first in configured priority order.
 
+Stopping: ``abandon`` (called as :meth:`Uplink.run` ends, and by the command service
+before it stores its last responses) fails every unfinished command with a reason
+that says how far it got and drops what is queued; nothing is kept for a restart.
+
 "Radiated" means the CLTU was written to the station's TCP connection (the station
 protocol here is the bare CLTU stream, with no radiation report); the end-to-end proof
 is the CLCW acknowledgement. Left out: the expedited service for commands while COP-1
@@ -351,6 +355,27 @@ class TcUplink:
                 )
         self._pump(now)
 
+    def abandon(self, now: float) -> None:
+        """The gateway is stopping: every command not yet final fails, with a reason
+        that says how far it got, and nothing queued goes up any more.
+
+        Queued packets, unsent CLTUs and the FOP's queues are dropped (the AD service
+        is terminated, so a later ``run`` starts COP-1 afresh from the next CLCW).
+        Nothing is kept for a restart: see docs/gateway-commands.md for why.
+        """
+        for unit in self._units:
+            if not unit.done:
+                self._fail(unit, _stop_reason(unit), now)
+        self._units = []
+        self._pending.clear()
+        fop = self.fop
+        if fop is not None and fop.state is not FopState.INITIAL:
+            fop.terminate_ad(now)
+            self._drain_fop(now)  # the purge's confirms find their units done
+        self._requests.clear()
+        self._framed.clear()
+        self._cltus.clear()
+
     def radiated(self, cltu: Cltu, station: str, now: float) -> None:
         """``cltu`` was written to ``station``."""
         unit = cltu.unit
@@ -497,6 +522,22 @@ class TcUplink:
                 self._pending = deque((u, f) for u, f in self._pending if not u.done)
 
 
+def _stop_reason(unit: _Unit) -> str:
+    """Why ``unit`` failed at a stop, by how far it got: a command radiated but not
+    acknowledged may have reached the spacecraft, one not radiated cannot have. (A
+    fully radiated BD command is already final, so only COP-1 ones wait for a CLCW.)"""
+    sent = len(unit.radiated)
+    if sent == 0:
+        return "gateway stopping: not radiated"
+    if sent < unit.frames:
+        return (
+            f"gateway stopping: partly radiated ({sent} of {unit.frames} frames), "
+            "not acknowledged by CLCW before stop"
+        )
+    acked = f" ({unit.acknowledged} of {unit.frames} frames)" if unit.acknowledged else ""
+    return f"gateway stopping: radiated, not acknowledged by CLCW{acked} before stop"
+
+
 def _waiting(unit: _Unit) -> bool:
     """Still waiting to be radiated (the queue timeout applies)."""
     return len(unit.radiated) < unit.frames
@@ -533,6 +574,7 @@ class Uplink:
         self._wake = asyncio.Event()
         self._timer: asyncio.TimerHandle | None = None
         self._connected = asyncio.Condition()
+        self._writing: tuple[Cltu, str] | None = None  # the CLTU in write()/drain()
         self.cltus_sent = 0
 
     @property
@@ -575,6 +617,22 @@ class Uplink:
             self.config.station_window_s,
         )
 
+    def abandon(self) -> None:
+        """Fail every command not yet final (:meth:`TcUplink.abandon`) and report it to
+        ``on_progress`` now. :meth:`run` does this as it ends; a caller that must have
+        the failures before then (the command service storing its last responses)
+        calls it first. Calling it again finds nothing left."""
+        now = self.clock()
+        if self._writing is not None:
+            # Stopped inside drain(): the octets are in the transport and may still
+            # leave as it closes. Saying "radiated" errs on the safe side (the operator
+            # checks before sending it again); "not radiated" could invite a repeat.
+            cltu, station = self._writing
+            self._writing = None
+            self.core.radiated(cltu, station, now)
+        self.core.abandon(now)
+        self._after_input(wake=False)
+
     async def wait_connected(self, count: int = 1) -> None:
         """Until at least ``count`` station connections are up."""
         async with self._connected:
@@ -591,11 +649,14 @@ class Uplink:
                 tasks.create_task(self._sender(), name="uplink-sender")
                 self._after_input()
         finally:
-            if self._timer is not None:
-                self._timer.cancel()
-            for writer in self._writers.values():
-                writer.close()
-            self._writers.clear()
+            try:
+                self.abandon()
+            finally:
+                if self._timer is not None:
+                    self._timer.cancel()
+                for writer in self._writers.values():
+                    writer.close()
+                self._writers.clear()
 
     async def _station(self, station: UplinkStationConfig) -> None:
         backoff = Backoff(RECONNECT_INITIAL_S, RECONNECT_MAX_S, random.Random(self._rng.random()))
@@ -649,6 +710,7 @@ class Uplink:
                 if name is None or writer is None:
                     self.core.not_radiated(cltu, "no uplink station connected", self.clock())
                     continue
+                self._writing = (cltu, name)
                 try:
                     writer.write(cltu.data)
                     await writer.drain()
@@ -658,6 +720,8 @@ class Uplink:
                 else:
                     self.cltus_sent += 1
                     self.core.radiated(cltu, name, self.clock())
+                # Not in a `finally`: when cancelled in drain() it stays set for abandon().
+                self._writing = None
             self._after_input(wake=False)
 
     def _after_input(self, *, wake: bool = True) -> None:

@@ -1,15 +1,20 @@
 """Command messages: parsing, the signed bytes, authorization (HMAC-SHA256 and Ed25519),
 freshness across restarts, and refusals end to end through a real Mosquitto broker to a
-real station stub that must receive nothing refused."""
+real station stub that must receive nothing refused; and stopping (SIGTERM to a real
+`dawnlink gateway run`, and Gateway.stop()): every unfinished command ends `failed` with
+how far it got, stored before the outbox flush, and nothing is re-queued on restart."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
 import random
+import signal
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +26,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import given
 from hypothesis import strategies as st
 
+from comms.cop1 import FopState
 from comms.frames.params import TcParams
+from gateway.broker import free_port
 from gateway.commands import (
     Command,
     CommandAuthority,
@@ -34,7 +41,8 @@ from gateway.commands import (
 from gateway.config import Secret, SenderKey
 from gateway.daemon import Gateway
 from tests.gateway.conftest import Broker
-from tests.gateway.helpers import WAIT_S, recording
+from tests.gateway.gwproc import GatewayProcess, Notifications
+from tests.gateway.helpers import WAIT_S, Recorder, recording, wait_until
 from tests.gateway.spacecraft_stub import SpacecraftStub
 from tests.gateway.test_uplink import HMAC_KEY, VCID, command, gateway_config, responses
 
@@ -187,6 +195,33 @@ def test_replays_are_refused_even_after_a_restart(tmp_path: Path) -> None:
     assert restarted.check(make(11).to_json(), NOW).seq == 11
     # Each sender has its own sequence.
     assert restarted.check(make(1, sender="flight").to_json(), NOW).seq == 1
+
+
+@pytest.mark.parametrize("ts", [NOW - 301, NOW + 301], ids=["old", "future"])
+def test_a_stale_command_does_not_advance_the_senders_seq(tmp_path: Path, ts: float) -> None:
+    auth = authority(tmp_path)
+    auth.check(make(5).to_json(), NOW)
+    assert refusal(auth, make(9, ts=ts).to_json()) is RefusalReason.STALE
+    assert auth.store.last("ops") == 5
+    assert json.loads((tmp_path / "commands.json").read_text()) == {"senders": {"ops": 5}}
+    # 6..9 are still free, in this process and after a restart.
+    assert auth.check(make(6).to_json(), NOW).seq == 6
+    assert authority(tmp_path).check(make(9).to_json(), NOW).seq == 9
+
+
+def test_a_seq_whose_record_failed_stays_usable(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    store = FreshnessStore(state / "commands.json")
+    store.commit("ops", 5)
+    (state / "commands.json").unlink()
+    state.rmdir()
+    state.write_text("not a directory")  # the state directory is gone: writes fail
+    with pytest.raises(OSError):
+        store.commit("ops", 6)
+    assert store.last("ops") == 5  # not accepted, so not used up
+    state.unlink()
+    store.commit("ops", 6)
+    assert FreshnessStore(state / "commands.json").last("ops") == 6
 
 
 def test_a_damaged_state_file_stops_rather_than_accepting_replays(tmp_path: Path) -> None:
@@ -371,3 +406,217 @@ async def test_commands_are_taken_again_after_a_broker_restart(
 async def _until(predicate: Any) -> None:
     while not predicate():
         await asyncio.sleep(0.01)
+
+
+# -- stopping: every unfinished command ends `failed`, with how far it got -----------------
+
+STOP_CONFIG = """\
+[mqtt]
+host = "{host}"
+port = {port}
+reconnect_initial_s = 0.02
+reconnect_max_s = 0.2
+
+[outbox]
+path = "{outbox}"
+
+[metrics]
+enabled = false
+
+[spacecraft]
+name = "dawn-1"
+scid = 42
+
+[uplink]
+vcid = 1
+[uplink.cop1]
+enabled = false          # BD frames: "radiated" is final, no CLCW needed
+
+[[uplink.senders]]
+name = "ops"
+algorithm = "hmac-sha256"
+key = "{key}"
+
+[[uplink.stations]]
+name = "svalbard"
+host = "127.0.0.1"
+port = {station_port}
+"""
+
+
+def stored_responses(outbox: Path, cid: str) -> list[dict[str, Any]]:
+    """The responses to ``cid`` waiting in the outbox file (read as SQLite, not via the
+    gateway's own code)."""
+    db = sqlite3.connect(outbox)
+    try:
+        rows = db.execute("SELECT topic, payload FROM outbox ORDER BY rowid").fetchall()
+    finally:
+        db.close()
+    return [
+        json.loads(payload)
+        for topic, payload in rows
+        if "/responses/" in topic and json.loads(payload).get("id") == cid
+    ]
+
+
+async def until_subscribed(rec: Recorder, host: str, port: int) -> None:
+    """Publish a probe (refused as malformed, using no sequence number) until its refusal
+    comes back: the gateway's command subscription is then live. (The gateway says
+    "online" before it subscribes, so that is no sign.)"""
+
+    def probed(r: Recorder) -> bool:
+        return any(json.loads(p).get("id") == "probe" for p in r.payloads())
+
+    async with aiomqtt.Client(host, port) as client, asyncio.timeout(WAIT_S):
+        while not probed(rec):
+            await client.publish("dawnlink/dawn-1/commands/ops", b'{"id": "probe"}', qos=1)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(rec.wait_for(probed), 0.2)
+
+
+@pytest.mark.broker
+@pytest.mark.asyncio
+async def test_sigterm_fails_a_queued_command_and_a_restart_publishes_it_without_radiating(
+    broker: Broker, tmp_path: Path
+) -> None:
+    station_port = free_port()  # no station listens yet: the command stays queued
+    outbox = tmp_path / "outbox.sqlite3"
+    config_path = tmp_path / "gateway.toml"
+    config_path.write_text(
+        STOP_CONFIG.format(
+            host=broker.host,
+            port=broker.port,
+            outbox=outbox,
+            key=HMAC_KEY.hex(),
+            station_port=station_port,
+        )
+    )
+    notifications = Notifications()
+    gateway = GatewayProcess(config_path, notifications)
+    station = SpacecraftStub(vcid=VCID, params=TcParams())
+    try:
+        async with recording(broker.host, broker.port, "dawnlink/dawn-1/responses/#") as rec:
+            await gateway.start()
+            await until_subscribed(rec, broker.host, broker.port)
+            async with aiomqtt.Client(broker.host, broker.port) as client:
+                await client.publish(
+                    "dawnlink/dawn-1/commands/ops", command(1, b"queued").to_json(), qos=1
+                )
+            await rec.wait_for(lambda r: bool(responses(r, "cmd-1")))
+            assert [b["state"] for b in responses(rec, "cmd-1")] == ["accepted"]
+            # The broker goes away, then SIGTERM: the failure can only go to the file.
+            broker.kill()
+        gateway.signal(signal.SIGTERM)
+        assert await gateway.wait_exit() == 0, gateway.log()
+        (failed,) = stored_responses(outbox, "cmd-1")
+        assert (failed["state"], failed["reason"]) == ("failed", "gateway stopping: not radiated")
+
+        # Back up, now with a station that would radiate anything still queued.
+        await station.start(station_port)
+        broker.start()
+        async with recording(broker.host, broker.port, "dawnlink/dawn-1/responses/#") as rec:
+            await gateway.start()
+            await rec.wait_for(lambda r: bool(responses(r, "cmd-1")))
+            assert [(b["state"], b["reason"]) for b in responses(rec, "cmd-1")] == [
+                ("failed", "gateway stopping: not radiated")
+            ]
+            await station.wait_for(lambda: station.connections == 1)
+            async with aiomqtt.Client(broker.host, broker.port) as client:
+                await client.publish(
+                    "dawnlink/dawn-1/commands/ops", command(2, b"fresh").to_json(), qos=1
+                )
+            await rec.wait_for(
+                lambda r: any(b["state"] == "radiated" for b in responses(r, "cmd-2"))
+            )
+            await station.wait_for(lambda: len(station.packets) == 1)
+            # Not re-queued: the station got the new command only.
+            assert [p.data for p in station.packets] == [b"fresh"]
+            gateway.signal(signal.SIGTERM)
+            assert await gateway.wait_exit() == 0, gateway.log()
+    finally:
+        gateway.kill()
+        notifications.close()
+        await station.stop()
+
+
+@pytest.mark.broker
+@pytest.mark.asyncio
+async def test_stop_fails_a_radiated_command_the_clcw_never_acknowledged(
+    broker: Broker, tmp_path: Path
+) -> None:
+    gateway: Gateway | None = None
+    downlink = [True]  # the downlink (and the CLCWs it carries) until the test cuts it
+
+    def downlink_ocf(ocf: bytes) -> None:
+        assert gateway is not None and gateway.uplink is not None
+        if downlink[0]:
+            gateway.uplink.on_ocf(ocf)
+
+    station = SpacecraftStub(vcid=VCID, params=TcParams(), on_clcw=downlink_ocf)
+    port = await station.start()
+    config = gateway_config(broker, tmp_path, [("svalbard", port)])
+    gateway = Gateway(config, rng=random.Random(8), shutdown_grace_s=WAIT_S)
+    uplink = gateway.uplink
+    assert uplink is not None and uplink.core.fop is not None
+    fop = uplink.core.fop
+    async with recording(broker.host, broker.port, "dawnlink/dawn-1/responses/#") as rec:
+        run = asyncio.create_task(gateway.run())
+        try:
+            await asyncio.wait_for(gateway.started.wait(), WAIT_S)
+            await gateway.mqtt.wait_connected()
+            # The station's first CLCW starts COP-1; then the downlink is lost.
+            await asyncio.wait_for(uplink.wait_connected(), WAIT_S)
+            await wait_until(lambda: fop.state is FopState.ACTIVE)
+            downlink[0] = False
+            async with aiomqtt.Client(broker.host, broker.port) as client:
+                await client.publish(
+                    "dawnlink/dawn-1/commands/ops", command(1, b"deploy").to_json(), qos=1
+                )
+            await rec.wait_for(
+                lambda r: any(b["state"] == "radiated" for b in responses(r, "cmd-1"))
+            )
+            # It reached the spacecraft; only the acknowledgement is missing.
+            await station.wait_for(lambda: len(station.packets) == 1)
+            assert [b["state"] for b in responses(rec, "cmd-1")] == ["accepted", "radiated"]
+        finally:
+            gateway.stop()
+            await asyncio.wait_for(run, WAIT_S)
+            await station.stop()
+        await rec.wait_for(lambda r: len(responses(r, "cmd-1")) == 3)
+        assert [(b["state"], b.get("reason")) for b in responses(rec, "cmd-1")] == [
+            ("accepted", None),
+            ("radiated", None),
+            ("failed", "gateway stopping: radiated, not acknowledged by CLCW before stop"),
+        ]
+
+
+@pytest.mark.asyncio
+async def test_a_command_arriving_while_stopping_is_not_taken_and_uses_no_seq(
+    tmp_path: Path,
+) -> None:
+    # The command service on its own: stopped as the daemon stops it, then handed a
+    # message, as the MQTT link does until the outbox flush is over. Nothing connects
+    # (no broker runs on the unstarted Broker's port, no station on port 1).
+    config = gateway_config(Broker(tmp_path, port=free_port()), tmp_path, [("s", 1)])
+    gateway = Gateway(config, rng=random.Random(9))
+    service = gateway.commands
+    assert service is not None
+    task = asyncio.create_task(service.run())
+    await asyncio.sleep(0)  # let it start
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    late = command(7, b"late", cid="late")
+    await service.handle(
+        aiomqtt.Message("dawnlink/dawn-1/commands/ops", late.to_json(), 1, False, 1, None)
+    )
+    gateway.outbox.close()
+    (body,) = stored_responses(config.outbox.path, "late")
+    assert (body["state"], body["sender"]) == ("failed", "ops")
+    assert body["reason"].startswith("gateway stopping: not taken")
+    assert service.authority.store.last("ops") is None
+    # After the restart the very same message is accepted: its seq was never used.
+    restarted = Gateway(config, rng=random.Random(10))
+    assert restarted.commands is not None
+    assert restarted.commands.authority.check(late.to_json(), time.time()).seq == 7
+    restarted.outbox.close()

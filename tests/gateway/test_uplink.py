@@ -29,7 +29,7 @@ from spacepackets.ccsds.spacepacket import PacketType as SppType
 from spacepackets.ccsds.spacepacket import SpacePacketHeader
 
 from comms.coding.cltu import cltu_decode
-from comms.cop1 import Farm
+from comms.cop1 import Farm, FopState
 from comms.frames.params import TcParams
 from comms.frames.tc import TcFrame
 from comms.sdls import FileStateStore, Key, MemoryKeyStore, SecurityEngine
@@ -206,6 +206,112 @@ def test_a_command_nobody_can_radiate_fails_after_the_queue_timeout() -> None:
     uplink.set_link_up(True, 131.0)
     uplink.receive_clcw(Farm(VCID).clcw().encode(), 131.0)
     assert uplink.cltus_to_send() == []  # the failed command never goes up
+
+
+def segmented_rig(k: int) -> tuple[TcUplink, Rig]:
+    config = core_config(
+        max_frame_length=24, segmentation=True, cop1=Cop1Config(sliding_window_k=k)
+    )
+    uplink = TcUplink(config, SCID)
+    assert uplink.fdu_length == 16  # a 20-octet command (26-octet packet) takes 2 frames
+    rig = Rig(uplink, TcParams(has_segment_header=True))
+    uplink.set_link_up(True, 0.0)
+    rig.clcw(0.0)
+    return uplink, rig
+
+
+def test_abandon_fails_each_unfinished_command_by_how_far_it_got() -> None:
+    # Window 3: "whole" gets both frames out, "part" one, "queued" none; the FARM's
+    # CLCWs never come back, so nothing is acknowledged before the stop.
+    uplink, rig = segmented_rig(3)
+    for tag in ("whole", "part", "queued"):
+        uplink.submit(1, tag[0].encode() * 20, 0.0, tag=tag)
+    assert len(rig.radiate(0.5)) == 3
+    uplink.abandon(1.0)
+    rig.progress.extend(uplink.events())
+    failed = {p.tag: p.reason for p in rig.progress if p.state is ProgressState.FAILED}
+    assert failed == {
+        "whole": "gateway stopping: radiated, not acknowledged by CLCW before stop",
+        "part": "gateway stopping: partly radiated (1 of 2 frames), "
+        "not acknowledged by CLCW before stop",
+        "queued": "gateway stopping: not radiated",
+    }
+    assert rig.states("whole") == [ProgressState.RADIATED, ProgressState.FAILED]
+    # Nothing of them is left to go up, and no timer runs for them.
+    assert uplink.cltus_to_send() == [] and uplink.next_deadline() is None
+    assert uplink.fop is not None and uplink.fop.state is FopState.INITIAL
+    # The same core works afterwards: the next CLCW starts COP-1 afresh from N(R).
+    rig.clcw(100.0)
+    uplink.submit(1, b"a" * 20, 100.0, tag="after")
+    after: list[Cltu] = []
+    while rig.states("after")[-1:] != [ProgressState.ACKNOWLEDGED]:
+        sent = rig.radiate(100.5)
+        assert sent, "stuck: nothing to send and no acknowledgement"
+        after += sent
+        rig.clcw(100.6)
+    assert len(after) == 2 and all(c.first for c in after)  # its own two frames only
+    # "whole" did reach the spacecraft (only its CLCW was missing: hence "radiated,
+    # not acknowledged"); the abandoned frames were not sent again.
+    assert [p.data for p in rig.packets] == [b"w" * 20, b"a" * 20]
+    assert [p.tag for p in rig.progress if p.state is ProgressState.FAILED].count("after") == 0
+    uplink.abandon(102.0)  # nothing unfinished: nothing reported
+    assert uplink.events() == []
+
+
+def test_abandon_counts_frames_already_acknowledged() -> None:
+    uplink, rig = segmented_rig(2)
+    uplink.submit(1, b"x" * 20, 0.0, tag="half")
+    first, second = uplink.cltus_to_send()
+    for cltu in (first, second):
+        uplink.radiated(cltu, "svalbard", 0.1)
+    data = cltu_decode(first.data).data  # only the first frame reaches the FARM
+    rig.farm.receive_frame(TcFrame.decode(data[: TcFrame.frame_length(data)], rig.params))
+    rig.clcw(0.2)
+    uplink.abandon(0.3)
+    rig.progress.extend(uplink.events())
+    assert [(p.state, p.reason) for p in rig.progress] == [
+        (ProgressState.RADIATED, None),
+        (
+            ProgressState.FAILED,
+            "gateway stopping: radiated, not acknowledged by CLCW (1 of 2 frames) before stop",
+        ),
+    ]
+
+
+def test_abandon_without_cop1_fails_only_what_was_not_radiated() -> None:
+    uplink = TcUplink(core_config(cop1=None), SCID)
+    uplink.submit(1, b"bd", 0.0, tag="bd")  # no station: nothing framed
+    uplink.abandon(1.0)
+    (progress,) = uplink.events()
+    assert (progress.state, progress.reason) == (
+        ProgressState.FAILED,
+        "gateway stopping: not radiated",
+    )
+    uplink.set_link_up(True, 2.0)
+    assert uplink.cltus_to_send() == []
+
+
+def test_a_cltu_caught_in_its_write_at_the_stop_counts_as_radiated() -> None:
+    # White-box: the sender task cancelled inside drain() leaves the CLTU it was writing
+    # in `_writing`; its octets may still leave, so the stop must not say "not radiated".
+    from gateway.uplink import Uplink
+
+    progress: list[Progress] = []
+    config = UplinkConfig(stations=(STATION,), vcid=VCID)
+    uplink = Uplink(config, SCID, on_progress=progress.append)
+    uplink.core.set_link_up(True, 0.0)
+    uplink.core.receive_clcw(Farm(VCID).clcw().encode(), 0.0)
+    uplink.submit(1, b"x", tag="w")
+    (cltu,) = uplink.core.cltus_to_send()
+    uplink._writing = (cltu, "svalbard")
+    uplink.abandon()
+    assert [(p.state, p.reason) for p in progress] == [
+        (ProgressState.RADIATED, None),
+        (
+            ProgressState.FAILED,
+            "gateway stopping: radiated, not acknowledged by CLCW before stop",
+        ),
+    ]
 
 
 def test_oversized_payload_is_a_usage_error() -> None:
