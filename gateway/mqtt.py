@@ -242,9 +242,10 @@ class MqttLink:
     async def _session(self) -> None:
         async with self._client() as client:
             session = MqttSession(client, self.config.protocol)
-            await client.publish(self.topics.status, STATUS_ONLINE, qos=1, retain=True)
+            # Subscribed before saying online: "online" then means commands are heard.
             for topic_filter, (qos, _) in self._subscriptions.items():
                 await client.subscribe(topic_filter, qos=qos)
+            await client.publish(self.topics.status, STATUS_ONLINE, qos=1, retain=True)
             self.session = session
             self.connects += 1
             self.backoff.reset()
