@@ -17,11 +17,11 @@ id, octets)``) and come in through :meth:`CfdpEntity.receive_pdu`. Two are provi
   back are given to :meth:`SpacePacketPduTransport.receive_packet`.
 
 Pacing. The entity hands out at most ``send_burst`` PDUs per drain and says "due now"
-while more is ready. The driver refuses a deadline that is not after ``now`` (it would
-spin), so the adapter here moves such a deadline to ``now + burst_interval_s`` (the next
-representable time when 0): a file streams in bursts with the loop turning between them,
-and ``burst_interval_s`` caps the rate (``send_burst`` PDUs per interval) where a
-receiver's socket buffer would otherwise overflow.
+while more is ready; the driver runs a due machine again on the next loop turn, so with
+``burst_interval_s`` 0 a file streams in bursts with the loop turning between them. A
+positive ``burst_interval_s`` caps the rate (``send_burst`` PDUs per interval) where a
+receiver's socket buffer would otherwise overflow: the adapter here moves a due
+deadline to ``now + burst_interval_s``.
 
 Left out: rate control beyond that cap, segmenting PDUs over several Space Packets (a PDU
 must fit one packet), and TCP (CFDP over a stream needs PDU framing the book leaves out).
@@ -89,7 +89,12 @@ class PduReceiver(Protocol):
 
 
 class _Paced:
-    """The Entity as the driver's Machine, with "due now" moved just after ``now``."""
+    """The Entity as the driver's Machine, with a due deadline moved ``burst_interval_s``
+    after the latest ``now`` (unchanged when 0: the driver runs it on the next turn).
+
+    It wraps every input (:meth:`call`) to learn that ``now``: the entity's deadline
+    alone cannot say whether it is due.
+    """
 
     def __init__(self, entity: Entity, burst_interval_s: float) -> None:
         self.entity = entity
@@ -108,9 +113,7 @@ class _Paced:
         deadline = self.entity.next_deadline()
         if deadline is None or deadline > self.now:
             return deadline
-        if self.burst_interval_s > 0:
-            return self.now + self.burst_interval_s
-        return math.nextafter(self.now, math.inf)
+        return self.now + self.burst_interval_s
 
 
 def _file_data_overhead(pdu: bytes) -> int:

@@ -11,7 +11,10 @@ A :class:`Driver` owns no protocol knowledge. It does four things:
 - keeps one ``call_at`` timer at the machine's ``next_deadline()``, cancelled and
   re-armed only when the deadline changes. The timer calls ``on_timer`` with
   ``max(loop.time(), deadline)``: asyncio may run a timer up to one clock resolution
-  early, and a machine asked "not yet" would never be asked again;
+  early, and a machine asked "not yet" would never be asked again. A deadline already
+  due ("due now": more output ready than one drain hands out, work bounded per call, a
+  timer that expired meanwhile) runs ``on_timer`` and a drain on the next loop turn
+  (``call_soon``), so I/O and other tasks run between turns;
 - publishes what ``drain()`` returns on :meth:`Driver.events`, an async iterator.
 
 Errors. An exception from ``fn`` in :meth:`feed` propagates to the caller and the driver
@@ -21,6 +24,14 @@ the driver with it: ``events()``, :meth:`wait_closed` and the ``async with`` exi
 raise it. :meth:`feeder` inputs that raise one of ``tolerate`` (by default
 :class:`~comms.errors.DecodeError`: the peer or the link sent bad bytes, which a link
 does) are logged, counted in ``inputs_rejected`` and dropped instead.
+
+Stuck machines. A machine left due for more than ``max_due_turns`` turns in a row at
+the same deadline closes the driver with a :class:`~comms.errors.UsageError`: it is
+taken to hold a timer ``on_timer`` never clears, which would spin a virtual clock
+forever (the clock cannot move while a callback is ready). The driver cannot see
+progress, only deadlines: on real time a streaming machine reports the new ``now`` each
+turn, which starts the count again; on virtual time a stream longer than
+``max_due_turns`` bursts at one instant looks stuck (raise the cap, or pace it).
 
 Time comes only from ``loop.time()``, so on links.clock's virtual-time loop the same
 driver runs a 10-minute pass in milliseconds. Left out: backpressure (the events queue
@@ -56,6 +67,9 @@ class Driver(Generic[E]):
     the events to publish. ``loop`` defaults to the running loop when the driver starts
     (``async with`` or :meth:`start`). ``tolerate`` lists the exceptions a :meth:`feeder`
     input may raise without closing the driver. ``name`` labels log lines.
+    ``max_due_turns`` bounds how many loop turns in a row a machine may stay due at the
+    same deadline before the driver calls it stuck (a public attribute: raise it for a
+    machine that streams more bursts than that at one instant of virtual time).
     """
 
     def __init__(
@@ -67,7 +81,10 @@ class Driver(Generic[E]):
         tolerate: tuple[type[Exception], ...] = (DecodeError,),
         name: str = "driver",
         logger: logging.Logger | None = None,
+        max_due_turns: int = 10_000,
     ) -> None:
+        if type(max_due_turns) is not int or max_due_turns < 1:  # bool is not a count
+            raise UsageError(f"max_due_turns must be an int >= 1, got {max_due_turns!r}.")
         self.machine = machine
         self.name = name
         self._drain = drain
@@ -81,8 +98,14 @@ class Driver(Generic[E]):
         self._exception: BaseException | None = None
         self._closed_waiter: asyncio.Future[None] | None = None
         self._flush_handle: asyncio.Handle | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        # The one pending on_timer: a call_at at a future deadline, or a call_soon for
+        # a deadline already due; _timer_at is the deadline it was armed for.
+        self._timer: asyncio.Handle | None = None
         self._timer_at: float | None = None
+        self.max_due_turns = max_due_turns
+        # The current run of turns left due at one deadline (see _rearm).
+        self._due_at: float | None = None
+        self._due_turns = 0
         # Counters for tests and metrics: how often the driver drained, fired the
         # machine's timer, and dropped a tolerated bad input.
         self.drains = 0
@@ -235,19 +258,46 @@ class Driver(Generic[E]):
             return
         try:
             self._drain_once()
-            if not self._closed:
-                self._rearm()
         except Exception as exc:
             self._fail(exc, "drain")
+            return
+        if self._closed:
+            return  # the drain closed the driver
+        try:
+            self._rearm()
+        except Exception as exc:
+            self._fail(exc, "re-arm")
 
     def _rearm(self) -> None:
         deadline = self.machine.next_deadline()
         if deadline == self._timer_at:
             return
         self._cancel_timer()
-        if deadline is not None:
+        if deadline is None:
+            self._due_at = None
+            return
+        loop = self.loop
+        if deadline > loop.time():
+            self._due_at = None
             self._timer_at = deadline
-            self._timer = self.loop.call_at(deadline, self._on_timer)
+            self._timer = loop.call_at(deadline, self._on_timer)
+            return
+        # Due now: run it on the next turn. call_soon yields, so I/O and other tasks go
+        # first; but on virtual time the clock stands still while anything is ready, so
+        # a machine that stays due without moving its deadline would never let it move.
+        if deadline == self._due_at:
+            self._due_turns += 1
+        else:
+            self._due_at, self._due_turns = deadline, 1
+        if self._due_turns > self.max_due_turns:
+            raise UsageError(
+                f"{type(self.machine).__name__} stayed due at next_deadline() {deadline!r} "
+                f"for {self.max_due_turns} loop turns in a row (now {loop.time()!r}): "
+                f"on_timer must handle the timers due by now, and a machine with more "
+                f"work must make progress each turn (or raise Driver.max_due_turns)."
+            )
+        self._timer_at = deadline
+        self._timer = loop.call_soon(self._on_timer)
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:
@@ -265,13 +315,6 @@ class Driver(Generic[E]):
         try:
             self.machine.on_timer(now)
             self.timers_fired += 1
-            after = self.machine.next_deadline()
-            if after is not None and after <= now:
-                raise UsageError(
-                    f"{type(self.machine).__name__}.on_timer({now!r}) left next_deadline() "
-                    f"at {after!r}, not after now: on_timer must handle every timer due "
-                    f"by now, or the driver would call it forever."
-                )
         except Exception as exc:
             self._fail(exc, "on_timer")
             return

@@ -5,7 +5,9 @@ Every machine of :mod:`comms` (CFDP entities, COP-1 FOP and FARM, the virtual ch
 receiver, the SDLS engine) takes time as an argument and says when it next needs it:
 
 - ``next_deadline() -> float | None``: when ``on_timer`` is next due, on the same time
-  scale as the ``now`` it is fed (the driver feeds ``loop.time()``); None for never;
+  scale as the ``now`` it is fed (the driver feeds ``loop.time()``); None for never. A
+  deadline at or before the current time ("due now") is legitimate: the driver runs
+  ``on_timer`` and the drain again on the next loop turn;
 - ``on_timer(now)``: act on every timer due by ``now``.
 
 That is all :class:`Machine` requires. Inputs differ per machine (``receive_pdu``,
@@ -36,9 +38,12 @@ class Machine(Protocol):
     def on_timer(self, now: float) -> None:
         """Handle every timer due at or before ``now``.
 
-        After it returns, ``next_deadline()`` must be None or later than ``now``: a
-        machine that leaves a due timer behind would be called again at once, forever
-        on a virtual clock, so the driver treats that as a bug and closes.
+        ``next_deadline()`` may stay due after it (and the drain) returned -- more PDUs
+        ready than one drain hands out, work bounded per call -- and the driver calls
+        again on the next loop turn. Each such turn must make progress: a machine that
+        keeps reporting the same due deadline (a timer it never clears) would spin a
+        virtual clock forever, so after ``Driver.max_due_turns`` such turns the driver
+        closes with a UsageError.
         """
         ...
 

@@ -105,3 +105,49 @@ class StopAndWait:
         self.outbox.append(b"D" + self.pending)
         self.event_list.append(Sent(self.pending, now, self.attempt))
         self.deadline = now + self.rto
+
+
+class Bursty:
+    """Pull-based output like the CFDP entity: ``put`` queues items, a drain hands out at
+    most ``burst`` of them, and while more are ready :meth:`next_deadline` is the last
+    ``now`` seen -- already due."""
+
+    def __init__(self, burst: int) -> None:
+        self.burst = burst
+        self.backlog: list[int] = []
+        self.now = 0.0
+        # (now, backlog length) of every on_timer call.
+        self.timer_calls: list[tuple[float, int]] = []
+
+    def put(self, items: list[int], now: float) -> None:
+        self.now = now
+        self.backlog.extend(items)
+
+    def next_deadline(self) -> float | None:
+        return self.now if self.backlog else None
+
+    def on_timer(self, now: float) -> None:
+        self.now = now
+        self.timer_calls.append((now, len(self.backlog)))
+
+    def drain(self) -> list[int]:
+        out, self.backlog = self.backlog[: self.burst], self.backlog[self.burst :]
+        return out
+
+
+class Sticky:
+    """A timer at ``at`` that the first ``stale_calls`` on_timer calls fail to clear (a
+    bug), the next one clears."""
+
+    def __init__(self, at: float, stale_calls: int) -> None:
+        self.deadline: float | None = at
+        self.stale_calls = stale_calls
+        self.calls = 0
+
+    def next_deadline(self) -> float | None:
+        return self.deadline
+
+    def on_timer(self, now: float) -> None:
+        self.calls += 1
+        if self.calls > self.stale_calls:
+            self.deadline = None

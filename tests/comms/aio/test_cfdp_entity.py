@@ -234,3 +234,55 @@ def test_docs_examples_run() -> None:
         "NO_ERROR True",
         "00 42 c0 00 00 0c",
     ]
+
+
+class InstantLink:
+    """Delivers each PDU at once and notes the loop time of every File Data PDU."""
+
+    def __init__(self) -> None:
+        self.peer: CfdpEntity | None = None
+        self.file_data_at: list[float] = []
+
+    def send_pdu(self, destination_entity_id: int, pdu: bytes) -> None:
+        assert self.peer is not None
+        if pdu[0] & 0x10:  # PDU type bit: File Data
+            self.file_data_at.append(asyncio.get_running_loop().time())
+        self.peer.receive_pdu(pdu)
+
+
+@pytest.mark.asyncio(loop_factories=["virtual"])
+@pytest.mark.parametrize("interval", [0.0, 0.25])
+async def test_bursts_go_out_on_successive_turns_or_paced(interval: float) -> None:
+    # 100 kB in 100 File Data PDUs, 8 a drain. Unpaced, the driver runs the due
+    # entity turn after turn at one instant of virtual time; paced, burst k leaves at
+    # exactly t0 + k * interval. Either way no burst exceeds send_burst.
+    loop = asyncio.get_running_loop()
+    data = payload(100_000, seed=11)
+    dest_fs = MemoryFilestore()
+    link = InstantLink()
+    sender = CfdpEntity(
+        Mib(LocalEntityConfig(A, send_burst=8), mib(A, B).remotes),
+        MemoryFilestore({b"f": data}),
+        link,
+        burst_interval_s=interval,
+    )
+    receiver = CfdpEntity(mib(B, A), dest_fs)
+    link.peer = receiver
+    async with sender, receiver:
+        t0 = loop.time()
+        end = await sender.put(B, "f", "g", transmission_mode=TransmissionMode.UNACKNOWLEDGED)
+    assert isinstance(end, TransactionFinished) and end.condition_code is ConditionCode.NO_ERROR
+    assert dest_fs.files[b"g"] == data
+    assert sender.file_octets_sent == len(data)  # no segment sent twice
+    instants = sorted(set(link.file_data_at))
+    per_instant = [link.file_data_at.count(t) for t in instants]
+    assert len(link.file_data_at) == 100
+    if interval == 0:
+        assert instants == [t0]  # the whole file at one instant...
+        # ...in one turn per burst (the first drain follows the put, not a timer).
+        assert sender.driver.timers_fired == -(-len(link.file_data_at) // 8) - 1
+    else:
+        assert instants == [t0 + k * interval for k in range(len(instants))]
+        assert all(n <= 8 for n in per_instant) and sum(per_instant[1:-1]) == 8 * (
+            len(instants) - 2
+        )

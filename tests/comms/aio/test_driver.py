@@ -16,8 +16,17 @@ from hypothesis import strategies as st
 
 from comms.aio import Driver, Machine
 from comms.errors import UsageError
-from links.clock import run_virtual
-from tests.comms.aio.helpers import Acked, Delivered, Event, GaveUp, Sent, StopAndWait
+from links.clock import VirtualTimeEventLoop, run_virtual
+from tests.comms.aio.helpers import (
+    Acked,
+    Bursty,
+    Delivered,
+    Event,
+    GaveUp,
+    Sent,
+    Sticky,
+    StopAndWait,
+)
 
 virtual = pytest.mark.asyncio(loop_factories=["virtual"])
 
@@ -197,14 +206,47 @@ class _StuckTimer(StopAndWait):
         self.timer_calls.append((now, self.deadline))  # forgets to clear its deadline
 
 
-@virtual
+@pytest.mark.asyncio(loop_factories=["real", "virtual"])
 async def test_a_machine_that_leaves_a_due_timer_is_stopped_not_spun() -> None:
+    # On virtual time the clock cannot move while the machine is due; on real time it
+    # moves, but the stale deadline does not: either way, a clear error after the cap.
+    machine = _StuckTimer(rto=0.01)
+    driver = Driver(machine, drain=lambda: machine.drain_to(lambda d: None), max_due_turns=50)
+    ticks = 0
+
+    async def ticker() -> None:  # one tick a loop turn
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0)
+            ticks += 1
+
+    with pytest.raises(UsageError, match=r"stayed due at next_deadline\(\) .* 50 loop turns"):
+        async with driver:
+            t0 = driver.loop.time()
+            driver.feed(machine.send, b"x")
+            await asyncio.sleep(0.01)  # the deadline: the spin starts after it
+            ticking = asyncio.create_task(ticker())
+            try:
+                await driver.wait_closed()
+            finally:
+                ticking.cancel()
+    # The timer at the deadline, then 50 turns still due at that same deadline, with
+    # the loop turning for other tasks in between.
+    assert len(machine.timer_calls) == 51
+    deadlines = {deadline for _, deadline in machine.timer_calls}
+    assert len(deadlines) == 1 and min(deadlines) >= t0 + 0.01  # type: ignore[operator]
+    assert ticks >= 40
+
+
+@virtual
+async def test_the_default_cap_stops_a_stuck_machine_too() -> None:
     machine = _StuckTimer(rto=1.0)
-    with pytest.raises(UsageError, match="every timer due"):
+    with pytest.raises(UsageError, match="10000 loop turns"):
         async with driver_for(machine, []) as driver:
             driver.feed(machine.send, b"x")
             await driver.wait_closed()
-    assert machine.timer_calls == [(1.0, 1.0)]
+    assert machine.timer_calls == [(1.0, 1.0)] * 10_001
+    assert asyncio.get_running_loop().time() == 1.0  # virtual time stood still meanwhile
 
 
 @virtual
@@ -233,6 +275,9 @@ async def test_usage_errors() -> None:
     async with driver:
         with pytest.raises(UsageError, match="already started"):
             driver.start()
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(UsageError, match="max_due_turns"):
+            Driver(machine, drain=lambda: None, max_due_turns=bad)  # type: ignore[arg-type]
 
 
 def test_a_driver_can_be_bound_to_a_loop_given_up_front() -> None:
@@ -339,5 +384,115 @@ def test_timers_fire_exactly_at_every_deadline(ops: list[tuple[str, float]], sta
         assert all(now == deadline for now, deadline in machine.timer_calls)
         times = [e.now async for e in driver.events()]
         assert times == sorted(times)
+
+    run_virtual(main(), start=start)
+
+
+# -- due now: a deadline already due runs on the next loop turn ------------------------
+
+
+@pytest.mark.asyncio(loop_factories=["real", "virtual"])
+async def test_a_due_now_machine_runs_again_on_the_next_turn() -> None:
+    loop = asyncio.get_running_loop()
+    machine = Bursty(burst=3)
+    sent: list[int] = []
+    seen: list[int] = []
+
+    def drain() -> None:
+        sent.extend(machine.drain())
+
+    async with Driver(machine, drain=drain) as driver:
+        t0 = loop.time()
+        driver.feed(machine.put, list(range(10)))
+        assert sent == []  # drained on the next turn, not inside feed
+        for _ in range(6):
+            await asyncio.sleep(0)  # one loop turn: this task runs between bursts
+            seen.append(len(sent))
+    assert seen == [3, 6, 9, 10, 10, 10]  # one burst a turn, then idle
+    assert sent == list(range(10))
+    assert driver.timers_fired == 3
+    assert [backlog for _, backlog in machine.timer_calls] == [7, 4, 1]
+    times = [now for now, _ in machine.timer_calls]
+    assert times == sorted(times) and times[0] >= t0
+    if isinstance(loop, VirtualTimeEventLoop):
+        assert times == [t0] * 3  # the clock stands still while due
+    assert driver.exception is None
+
+
+@virtual
+async def test_a_deadline_in_the_past_fires_at_once_with_the_current_time() -> None:
+    # A timer that expired while the machine was busy: due at 3.0, noticed at 5.0.
+    loop = asyncio.get_running_loop()
+    await asyncio.sleep(5.0)
+    machine = Sticky(at=3.0, stale_calls=0)
+    async with Driver(machine, drain=lambda: None) as driver:
+        await asyncio.sleep(0)
+        assert machine.calls == 1 and machine.deadline is None
+        assert driver.timers_fired == 1
+    assert loop.time() == 5.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 40), st.integers(1, 20), st.floats(0.0, 2e9))
+def test_a_machine_stuck_longer_than_the_cap_is_stopped_and_one_within_it_is_not(
+    stale_calls: int, cap: int, start: float
+) -> None:
+    # The first timer call, then one call per turn while due at the same deadline: the
+    # driver allows ``cap`` such turns, so it stops the machine exactly when it would
+    # need more, and a machine that clears its timer within them never notices.
+    async def main() -> tuple[Sticky, BaseException | None]:
+        loop = asyncio.get_running_loop()
+        machine = Sticky(at=loop.time() + 1.0, stale_calls=stale_calls)
+        driver: Driver[object] = Driver(machine, drain=lambda: None, max_due_turns=cap)
+        async with driver:
+            await asyncio.sleep(2.0)
+        return machine, driver.exception
+
+    try:
+        machine, exc = run_virtual(main(), start=start)
+    except UsageError as error:  # the async with exit re-raises what closed the driver
+        assert stale_calls > cap
+        assert f"{cap} loop turns" in str(error)
+        return
+    assert stale_calls <= cap and exc is None
+    assert machine.calls == stale_calls + 1 and machine.deadline is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.integers(0, 30), st.floats(0.001, 5.0)),  # items to put, or a wait
+        max_size=15,
+    ),
+    st.integers(1, 8),
+    st.floats(0.0, 2e9),
+)
+def test_due_now_streams_everything_in_order_and_time_moves_only_when_idle(
+    ops: list[int | float], burst: int, start: float
+) -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        machine = Bursty(burst)
+        sent: list[int] = []
+        put_times: set[float] = set()
+        n = 0
+        async with Driver(machine, drain=lambda: sent.extend(machine.drain())) as driver:
+            for op in [*ops, 1.0]:
+                if isinstance(op, int):
+                    driver.feed(machine.put, list(range(n, n + op)))
+                    put_times.add(loop.time())
+                    n += op
+                else:
+                    before = loop.time()
+                    await asyncio.sleep(op)
+                    assert loop.time() == before + op
+                    # Virtual time jumps only when nothing is ready: the backlog is gone.
+                    assert machine.backlog == [] and sent == list(range(n))
+        assert driver.exception is None
+        # Every burst after the first went out at the instant of a put, and no turn
+        # was wasted: the driver asked only while something was left to send.
+        assert {now for now, _ in machine.timer_calls} <= put_times
+        assert all(backlog > 0 for _, backlog in machine.timer_calls)
+        assert driver.timers_fired == len(machine.timer_calls)
 
     run_virtual(main(), start=start)
