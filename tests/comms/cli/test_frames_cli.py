@@ -614,10 +614,10 @@ class _Recorder:
 
 
 def _split_cltus(stream: bytes, step: int) -> list[tuple[str, int, object]]:
-    from comms.cli.frames import _CltuSplitter
+    from comms.cli.frames_uplink import CltuSplitter
 
     recorder = _Recorder()
-    splitter = _CltuSplitter(recorder)  # type: ignore[arg-type]
+    splitter = CltuSplitter(recorder)  # type: ignore[arg-type]
     for i in range(0, len(stream), step):
         splitter.feed(stream[i : i + step])
     splitter.close()
