@@ -65,6 +65,7 @@ class _Metric:
         self,
         name: str,
         help: str,
+        read: Callable[[], float] | None = None,
         *,
         labelnames: Sequence[str] = (),
         collect: Collect | None = None,
@@ -78,9 +79,14 @@ class _Metric:
             raise UsageError(f"Metric {name} names a label twice: {list(labelnames)}.")
         if collect is not None and not labelnames:
             raise UsageError(f"Metric {name}: collect yields labelled samples; give labelnames.")
+        if read is not None and labelnames:
+            raise UsageError(
+                f"{type(self).__name__} {name}: read gives one unlabelled value; use collect."
+            )
         self.name = name
         self.help = help
         self.labelnames = tuple(labelnames)
+        self._read = read
         self._collect = collect
         self._values: dict[Labels, float] = {}
 
@@ -104,14 +110,15 @@ class _Metric:
         return sorted(out.items())
 
     def samples(self) -> list[tuple[Labels, float]]:
+        if self._read is not None:
+            return [((), float(self._read()))]
         if self._collect is not None:
             return self._collected()
         return sorted(self._values.items())
 
     def value(self, **labels: str) -> float:
-        read: Callable[[], float] | None = getattr(self, "_read", None)
-        if read is not None:
-            return float(read())
+        if self._read is not None:
+            return float(self._read())
         key = self._key(labels)
         if self._collect is not None:
             return dict(self._collected()).get(key, 0.0)
@@ -143,17 +150,9 @@ class Counter(_Metric):
         labelnames: Sequence[str] = (),
         collect: Collect | None = None,
     ) -> None:
-        super().__init__(name, help, labelnames=labelnames, collect=collect)
-        if read is not None and labelnames:
-            raise UsageError(f"Counter {name}: read gives one unlabelled value; use collect.")
-        self._read = read
+        super().__init__(name, help, read, labelnames=labelnames, collect=collect)
         if not labelnames:
             self._values[()] = 0.0
-
-    def samples(self) -> list[tuple[Labels, float]]:
-        if self._read is not None:
-            return [((), float(self._read()))]
-        return super().samples()
 
     def inc(self, amount: float = 1.0, **labels: str) -> None:
         if self._read is not None or self._collect is not None:
@@ -172,29 +171,10 @@ class Gauge(_Metric):
 
     kind = "gauge"
 
-    def __init__(
-        self,
-        name: str,
-        help: str,
-        read: Callable[[], float] | None = None,
-        *,
-        labelnames: Sequence[str] = (),
-        collect: Collect | None = None,
-    ) -> None:
-        super().__init__(name, help, labelnames=labelnames, collect=collect)
-        if read is not None and labelnames:
-            raise UsageError(f"Gauge {name}: read gives one unlabelled value; use collect.")
-        self._read = read
-
     def set(self, value: float, **labels: str) -> None:
         if self._read is not None or self._collect is not None:
             raise UsageError(f"Gauge {self.name} reads its value from a callback; do not set it.")
         self._values[self._key(labels)] = float(value)
-
-    def samples(self) -> list[tuple[Labels, float]]:
-        if self._read is not None:
-            return [((), float(self._read()))]
-        return super().samples()
 
 
 class Registry:
