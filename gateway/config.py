@@ -371,6 +371,9 @@ class CfdpConfig:
     # On stop, open transactions are saved (received ranges, Metadata, EOF, the partial
     # file) and picked up again at start, so class 2 NAKs fetch only what is missing.
     resume: bool = True
+    # With resume: the same state is also written every checkpoint_s (and at each EOF)
+    # without stopping anything, so open transactions survive a kill -9 too. 0 = off.
+    checkpoint_s: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -908,6 +911,7 @@ def _cfdp(t: _Table) -> CfdpConfig:
         uplink_apid=uplink_apid,
         remotes=remotes,
         resume=t.boolean("resume", True),
+        checkpoint_s=t.number("checkpoint_s", 5.0, 0.0, 86400.0),
     )
     t.done()
     return config

@@ -28,6 +28,14 @@ ACK of their Finished are kept too, so a repeated EOF after the restart is answe
 with ACK(EOF) and the same Finished rather than opening a new transaction. 727.0-B-5
 defines no persistence format; this one is the gateway's own (version field ``v``).
 
+Kill -9 (``[cfdp] checkpoint_s``): :meth:`~GatewayCfdp.checkpoint` writes the same state
+without stopping anything -- every ``checkpoint_s`` while a reception is open (folded
+into :meth:`~GatewayCfdp.next_deadline`), and at once after an EOF in, a Finished out or
+a transaction's end. Its partial files stay at their ``.part`` names, which the state
+records; :meth:`~GatewayCfdp.resume` moves them to the ``.resume`` names first. The
+ranges claimed are in the file: DiskFilestore writes with ``pwrite`` before the entity
+counts a range, buffering nothing in the process (no fsync: power loss is out of scope).
+
 Left out: sending files up (the gateway is a receiving entity; Put.request is not
 exposed), proxy operations and directory listings, and resuming class 1 transactions
 beyond what fits the check timer (they are saved and resumed the same way, but the
@@ -217,6 +225,13 @@ class GatewayCfdp:
         self._messages: list[OutboxMessage] = []
         self._events: list[CfdpReport] = []
         self._now = 0.0
+        # Checkpoints (only with resume: nobody reads the state otherwise). The periodic
+        # one is due at _checkpoint_at while receptions are open; _checkpoint_due asks
+        # for one at once (an EOF in, a Finished out, a transaction ended).
+        self._checkpoint_s = config.checkpoint_s if config.resume else 0.0
+        self._checkpoint_at: float | None = None
+        self._checkpoint_due = False
+        self._state_written: str | None = None  # what the state file holds (ours)
 
     # -- outputs ---------------------------------------------------------------------
 
@@ -231,8 +246,12 @@ class GatewayCfdp:
         return out
 
     def next_deadline(self) -> float | None:
-        """When :meth:`on_timer` is next due (a CFDP timer), or None."""
-        return self.entity.next_deadline()
+        """When :meth:`on_timer` is next due (a CFDP timer or a checkpoint), or None."""
+        deadline = self.entity.next_deadline()
+        at = self._checkpoint_at
+        if at is not None and (deadline is None or at < deadline):
+            return at
+        return deadline
 
     @property
     def open_transactions(self) -> list[TransactionId]:
@@ -291,6 +310,8 @@ class GatewayCfdp:
             # Kept from before the entity sees the PDU: a transaction may open and end
             # on the same PDU (a fault), and its notice needs this.
             seen = self._seen[key] = _Seen(bytes(pdu), first_ert=ert)
+            if self._checkpoint_s and self._checkpoint_at is None:
+                self._checkpoint_at = now + self._checkpoint_s
         seen.saw(ert, stations)
         if isinstance(decoded, MetadataPdu) and seen.metadata is None:
             seen.metadata = bytes(pdu)
@@ -300,6 +321,7 @@ class GatewayCfdp:
                 self._make_parents(decoded.destination_file_name)
         elif isinstance(decoded, EofPdu) and seen.eof is None:
             seen.eof = bytes(pdu)
+            self._checkpoint_due = True
         self.entity.receive_pdu(decoded, now)
         open_ = self._is_open(key)
         self._pump()
@@ -307,11 +329,18 @@ class GatewayCfdp:
             # Refused (unknown peer, another entity's) or a late duplicate of a
             # finished transaction, which the entity answered: nothing to announce.
             del self._seen[key]
+        if self._checkpoint_due:
+            self._auto_checkpoint(now)
 
     def on_timer(self, now: float) -> None:
-        """Let the CFDP timers act (NAK and Finished repeats, inactivity, check)."""
-        self.entity.on_timer(self._tick(now))
+        """Let the CFDP timers act (NAK and Finished repeats, inactivity, check) and
+        write a checkpoint when one is due."""
+        now = self._tick(now)
+        self.entity.on_timer(now)
         self._pump()
+        at = self._checkpoint_at
+        if self._checkpoint_due or (at is not None and now >= at):
+            self._auto_checkpoint(now)
 
     # -- restart ----------------------------------------------------------------------
 
@@ -355,108 +384,207 @@ class GatewayCfdp:
                     except FilestoreError as exc:
                         self.log.warning("cfdp: partial file of %s not kept: %s", key, exc)
                         ranges = []
-                entries.append(
-                    {
-                        "source_entity": key[0],
-                        "sequence_number": key[1],
-                        "first": seen.first.hex(),
-                        "metadata": seen.metadata.hex() if seen.metadata else None,
-                        "eof": seen.eof.hex() if seen.eof else None,
-                        "ranges": ranges,
-                        "stations": seen.stations,
-                        "first_ert": seen.first_ert,
-                        "last_ert": seen.last_ert,
-                    }
-                )
+                entries.append(_receiving_entry(key, seen, ranges, _resume_name(key)))
             # Abandon (4.11.3) sends nothing: it only closes the part file, which is
             # already renamed (its deletion fails harmlessly).
             self.entity.abandon(tid, now)
         self.entity.events()  # the abandonments are ours, not news
         self.entity.pdus_to_send()
         self._seen.clear()
-        finishing = [
-            {"source_entity": k[0], "sequence_number": k[1], "finished": f.finished.hex()}
-            for k, f in list(self._finishing.items())[-_FINISHING_MEMORY:]
-        ]
-        if entries or finishing:
-            state = {"v": _STATE_VERSION, "receiving": entries, "finishing": finishing}
-            tmp = self.state_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(state))
-            os.replace(tmp, self.state_path)
-        elif self.state_path.exists():
-            self.state_path.unlink()
+        self._checkpoint_at = None
+        self._checkpoint_due = False
+        self._state_written = None  # the partial files moved: always write
+        self._write_state(entries, self._finishing_entries())
+        return len(entries)
+
+    def checkpoint(self, now: float) -> int:
+        """Write what :meth:`save` would, without stopping anything: a kill -9 after it
+        loses only what arrived since (NAKed again after :meth:`resume`). Returns the
+        number of receiving transactions written.
+
+        The ranges claimed are those the entity holds, and each was written to the
+        partial file before the entity counted it: :class:`~comms.cfdp.DiskFilestore`
+        writes with ``os.pwrite`` and buffers nothing in the process, so the octets are
+        in the OS page cache, which outlives the process (not a power loss: no fsync).
+        The partial file stays where it is; the state names it (``part``).
+        """
+        now = self._tick(now)
+        self._checkpoint_due = False
+        entries: list[dict[str, Any]] = []
+        finishing = self._finishing_entries()
+        open_ = False
+        for tid in self.entity.transactions:
+            t = self.entity.transaction(tid)
+            if not isinstance(t, DestinationTransaction):
+                continue
+            key = (tid.source_entity_id, tid.transaction_sequence_number)
+            seen = self._seen.get(key)
+            if seen is None:
+                continue
+            open_ = True
+            if t.state is TransactionState.FINISHING and t.finished_raw is not None:
+                # Delivered, its notice not yet out (it goes at the ACK): after a kill,
+                # resume sends the notice and answers repeated EOFs with this Finished.
+                finished = decode_pdu(t.finished_raw)
+                assert isinstance(finished, FinishedPdu)
+                entry = _seen_fields(key, seen)
+                entry["finished"] = t.finished_raw.hex()
+                entry["notice"] = {
+                    "condition": int(finished.condition_code),
+                    "delivery": int(t.delivery_code),
+                    "file_status": t.file_status.name.lower(),
+                    "file_name": t.file_name.hex(),
+                }
+                finishing.append(entry)
+            elif t.state is TransactionState.RECEIVING:
+                part = os.fsdecode(t.part_name)
+                entries.append(_receiving_entry(key, seen, t.received.ranges(), part))
+        self._write_state(entries, finishing)
+        self._checkpoint_at = now + self._checkpoint_s if open_ and self._checkpoint_s else None
         return len(entries)
 
     def resume(self, now: float) -> int:
-        """At start: pick up what :meth:`save` wrote (nothing if there is no state);
-        returns the number of transactions resumed. NAKs for what is missing go out
-        through ``send_up`` as the entity decides (at once for a transaction whose EOF
-        had arrived)."""
+        """At start: pick up what :meth:`save` or the last :meth:`checkpoint` wrote
+        (nothing if there is no state); returns the number of transactions resumed.
+        NAKs for what is missing go out through ``send_up`` as the entity decides (at
+        once for a transaction whose EOF had arrived). An unreadable state file is
+        logged, set aside as ``.cfdp-state.bad`` and its transactions are lost."""
         path = self.state_path
         if not path.exists():
             return 0
         now = self._tick(now)
         try:
             state = json.loads(path.read_text())
-            if state.get("v") != _STATE_VERSION:
-                raise ValueError(f"state version {state.get('v')!r}")
+            if not isinstance(state, dict) or state.get("v") != _STATE_VERSION:
+                raise ValueError(f"not a state of version {_STATE_VERSION}")
             receiving = list(state["receiving"])
             finishing = list(state["finishing"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            self.log.error("cfdp: %s unreadable (%s); open transactions start over", path, exc)
-            path.rename(path.with_suffix(".bad"))
+            self.log.error(
+                "cfdp: %s unreadable (%s); its open transactions are lost and start over",
+                path,
+                exc,
+            )
+            path.replace(path.with_suffix(".bad"))
             return 0
         for item in finishing:
-            key = (int(item["source_entity"]), int(item["sequence_number"]))
-            self._finishing[key] = _Finishing(bytes.fromhex(item["finished"]))
+            try:
+                self._resume_finishing(item)
+            except (CommsError, ValueError, KeyError, TypeError) as exc:
+                self.log.error("cfdp: finished transaction %s not kept: %s", _key_of(item), exc)
         resumed = 0
+        replayed: list[bytes] = []
         for entry in receiving:
             try:
-                self._resume_one(entry, now)
+                replayed.extend(self._resume_one(entry, now))
                 resumed += 1
             except (CommsError, ValueError, KeyError, TypeError) as exc:
-                self.log.error("cfdp: transaction %r not resumed: %s", entry, exc)
-        path.unlink()
+                self.log.error("cfdp: transaction %s not resumed: %s", _key_of(entry), exc)
+        # The new state before the old copies go: a kill in between loses nothing.
+        if self._checkpoint_s:
+            self.checkpoint(now)
+        else:
+            path.unlink()
+        for name in replayed:
+            try:
+                self.filestore.delete_file(name)
+            except FilestoreError as exc:
+                self.log.warning("cfdp: %s", exc)
         self.counters.resumed += resumed
         return resumed
 
-    def _resume_one(self, entry: dict[str, Any], now: float) -> None:
+    def _resume_finishing(self, item: dict[str, Any]) -> None:
+        key = (int(item["source_entity"]), int(item["sequence_number"]))
+        self._finishing[key] = _Finishing(bytes.fromhex(item["finished"]))
+        notice = item.get("notice")
+        if notice is not None:  # from a checkpoint: the notice never went out
+            self._notice(
+                key,
+                _seen_from(item),
+                ConditionCode(int(notice["condition"])),
+                DeliveryCode(int(notice["delivery"])),
+                str(notice["file_status"]),
+                bytes.fromhex(notice["file_name"]),
+            )
+
+    def _resume_one(self, entry: dict[str, Any], now: float) -> list[bytes]:
+        """Replay one saved reception; returns the partial file to delete once the new
+        state is written (none when nothing was held)."""
         key = (int(entry["source_entity"]), int(entry["sequence_number"]))
         first = decode_pdu(bytes.fromhex(entry["first"]))
-        seen = _Seen(
-            bytes.fromhex(entry["first"]),
-            stations=list(entry["stations"]),
-            first_ert=float(entry["first_ert"]),
-            last_ert=float(entry["last_ert"]),
-        )
+        seen = _seen_from(entry)
         pdus: list[Pdu] = []
-        if entry["metadata"]:
-            seen.metadata = bytes.fromhex(entry["metadata"])
+        if seen.metadata is not None:
             pdus.append(decode_pdu(seen.metadata))
         header = first.header  # File Data rebuilt with the sender's own header layout
         resume_name = _resume_name(key)
         ranges = [(int(a), int(b)) for a, b in entry["ranges"]]
+        # A checkpoint names the partial file where the killed entity left it; the new
+        # entity truncates that name when it opens the transaction, so move it aside.
+        part = os.fsencode(entry.get("part") or os.fsdecode(resume_name))
+        if ranges and part != resume_name:
+            try:
+                self.filestore.rename_file(part, resume_name, overwrite=True)
+            except FilestoreError as exc:
+                self.log.warning("cfdp: partial file of %s lost (%s): all of it is NAKed", key, exc)
+                ranges = []
         if ranges:
             handle = self.filestore.open_read(resume_name)
             try:
                 for start, end in ranges:
                     for offset in range(start, end, _REPLAY_CHUNK):
                         data = handle.read_at(offset, min(_REPLAY_CHUNK, end - offset))
-                        pdus.append(FileDataPdu(header, offset, data))
+                        if data:  # short only if the file is: that part is NAKed again
+                            pdus.append(FileDataPdu(header, offset, data))
             finally:
                 handle.close()
-        if entry["eof"]:
-            seen.eof = bytes.fromhex(entry["eof"])
+        if seen.eof is not None:
             pdus.append(decode_pdu(seen.eof))
         if not pdus:
             pdus.append(first)
         for pdu in pdus:
             self.entity.receive_pdu(pdu, now)
-        if ranges:
-            self.filestore.delete_file(resume_name)
         if self._is_open(key):
             self._seen[key] = seen
+            if self._checkpoint_s and self._checkpoint_at is None:
+                self._checkpoint_at = now + self._checkpoint_s
         self._pump()
+        return [resume_name] if ranges else []
+
+    def _finishing_entries(self) -> list[dict[str, Any]]:
+        return [
+            {"source_entity": k[0], "sequence_number": k[1], "finished": f.finished.hex()}
+            for k, f in list(self._finishing.items())[-_FINISHING_MEMORY:]
+        ]
+
+    def _write_state(
+        self, receiving: list[dict[str, Any]], finishing: list[dict[str, Any]]
+    ) -> None:
+        """Replace the state file at once (a kill mid-write leaves the old one whole);
+        remove it when there is nothing to keep."""
+        if receiving or finishing:
+            state = {"v": _STATE_VERSION, "receiving": receiving, "finishing": finishing}
+            text = json.dumps(state)
+            if text == self._state_written:
+                return  # an idle reception: the file already says this
+            tmp = self.state_path.with_suffix(".tmp")
+            tmp.write_text(text)
+            os.replace(tmp, self.state_path)
+            self._state_written = text
+        else:
+            self._state_written = None
+            if self.state_path.exists():
+                self.state_path.unlink()
+
+    def _auto_checkpoint(self, now: float) -> None:
+        self._checkpoint_due = False
+        if not self._checkpoint_s:
+            return
+        try:
+            self.checkpoint(now)
+        except OSError as exc:  # a full disk must not stop the reception itself
+            self.log.error("cfdp: checkpoint not written: %s", exc)
+            self._checkpoint_at = now + self._checkpoint_s
 
     # -- internals -------------------------------------------------------------------
 
@@ -493,6 +621,7 @@ class GatewayCfdp:
             self._send(finishing.finished)
         elif isinstance(pdu, AckPdu):
             del self._finishing[key]
+            self._checkpoint_due = True  # dropped from the state at the next checkpoint
 
     def _send(self, raw: bytes) -> None:
         try:
@@ -522,7 +651,10 @@ class GatewayCfdp:
 
     def _note_finished(self, raw: bytes) -> None:
         pdu = decode_pdu(raw)
-        if isinstance(pdu, FinishedPdu) and pdu.condition_code is not ConditionCode.NO_ERROR:
+        if not isinstance(pdu, FinishedPdu):
+            return
+        self._checkpoint_due = True  # delivered or cancelled: the state must say so
+        if pdu.condition_code is not ConditionCode.NO_ERROR:
             header = pdu.header
             seen = self._seen.get((header.source_entity_id, header.transaction_sequence_number))
             if seen is not None and seen.cancelled is None:
@@ -607,6 +739,7 @@ class GatewayCfdp:
         )
         message = OutboxMessage(self.topics.files, payload, mid, qos=self.qos)
         self.counters.files += 1
+        self._checkpoint_due = True  # an ended transaction leaves the state
         self.log.info(
             "cfdp: file %r from entity %d seq %d: %s (%s)",
             data["name"],
@@ -642,3 +775,44 @@ class GatewayCfdp:
 
 def _resume_name(key: tuple[int, int]) -> bytes:
     return b".cfdp-%d-%d.resume" % key
+
+
+def _key_of(entry: object) -> str:
+    if isinstance(entry, dict):
+        return f"({entry.get('source_entity')!r}, {entry.get('sequence_number')!r})"
+    return "(unreadable)"
+
+
+def _seen_fields(key: tuple[int, int], seen: _Seen) -> dict[str, Any]:
+    return {
+        "source_entity": key[0],
+        "sequence_number": key[1],
+        "first": seen.first.hex(),
+        "metadata": seen.metadata.hex() if seen.metadata else None,
+        "eof": seen.eof.hex() if seen.eof else None,
+        "stations": seen.stations,
+        "first_ert": seen.first_ert,
+        "last_ert": seen.last_ert,
+    }
+
+
+def _seen_from(entry: dict[str, Any]) -> _Seen:
+    return _Seen(
+        bytes.fromhex(entry["first"]),
+        metadata=bytes.fromhex(entry["metadata"]) if entry.get("metadata") else None,
+        eof=bytes.fromhex(entry["eof"]) if entry.get("eof") else None,
+        stations=[str(s) for s in entry["stations"]],
+        first_ert=float(entry["first_ert"]),
+        last_ert=float(entry["last_ert"]),
+    )
+
+
+def _receiving_entry(
+    key: tuple[int, int], seen: _Seen, ranges: list[tuple[int, int]], part: bytes | str
+) -> dict[str, Any]:
+    entry = _seen_fields(key, seen)
+    entry["ranges"] = ranges
+    # Where the partial file is, relative to the directory: the .resume name after a
+    # save, the in-progress .part name in a checkpoint.
+    entry["part"] = os.fsdecode(part)
+    return entry

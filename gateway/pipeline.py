@@ -514,6 +514,9 @@ class PipelineRunner:
         return self._stored_count
 
     async def run(self) -> None:
+        # What the pipeline holds before any frame (a resumed CFDP transaction's notice,
+        # its timers and checkpoint) is taken up now, not at the first frame.
+        self._collect()
         async with asyncio.TaskGroup() as tasks:
             for link in self.links:
                 tasks.create_task(link.run(), name=f"station-{link.name}")

@@ -10,10 +10,13 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import random
+import signal
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +25,11 @@ import pytest
 from comms.cfdp import (
     ChecksumType,
     Entity,
+    EofPdu,
     FileDataPdu,
     LocalEntityConfig,
     MemoryFilestore,
+    MetadataPdu,
     Mib,
     NakPdu,
     PduHeader,
@@ -39,12 +44,13 @@ from comms.cfdp import (
 from comms.frames import AosParams, TmParams
 from comms.spp import SpacePacket
 from comms.vc import VcPacketSender
-from gateway.config import CfdpConfig, CfdpRemoteConfig, ConfigError, parse_config
+from gateway.config import CfdpConfig, CfdpRemoteConfig, ConfigError, load_config, parse_config
 from gateway.daemon import Gateway
 from gateway.files import STATE_FILE, GatewayCfdp, file_message_id
 from gateway.merge import StationMerge
 from gateway.messages import OutboxMessage, Topics
 from gateway.pipeline import CfdpRejected, Pipeline, run_pipeline
+from tests.gateway import gwproc
 from tests.gateway.conftest import Broker, free_port
 from tests.gateway.helpers import WAIT_S, recording, wait_until
 
@@ -288,7 +294,10 @@ def test_restart_resumes_and_naks_only_what_is_missing(tmp_path: Path) -> None:
     gaps = [r for n in before for r in n.segment_requests]
     link.up.clear()
     assert link.restart() == 1
-    assert (tmp_path / STATE_FILE).exists() is False  # consumed by the resume
+    # Consumed by the resume, and at once replaced by a checkpoint of the resumed
+    # transaction (its data now back in the in-progress .part file).
+    (entry,) = json.loads((tmp_path / STATE_FILE).read_text())["receiving"]
+    assert entry["part"].endswith(".part") and not list(tmp_path.glob("*.resume"))
     after = naks(link.up)
     assert [r for n in after for r in n.segment_requests] == gaps
     sent_before = len(link.down)
@@ -386,6 +395,281 @@ def test_bad_and_foreign_pdus_are_reported_not_fatal(tmp_path: Path) -> None:
     assert ground.open_transactions == [] and list(tmp_path.iterdir()) == []
 
 
+# -- checkpoints: open receptions survive kill -9 -------------------------------------------
+
+
+def exchange(
+    craft: Entity, ground: GatewayCfdp, up: list[bytes], now: float, until: Callable[[], bool]
+) -> list[bytes]:
+    """PDUs back and forth between the craft and a bare GatewayCfdp, jumping to the next
+    deadline when nothing moves, until ``until()``; returns the PDUs sent down."""
+    down: list[bytes] = []
+    for _ in range(2000):
+        moved = False
+        for _peer, raw in craft.pdus_to_send():
+            moved = True
+            down.append(raw)
+            ground.receive_pdu(raw, now, ("A",))
+        pending, up[:] = list(up), []
+        for raw in pending:
+            moved = True
+            craft.receive_pdu(raw, now)
+        if until():
+            return down
+        if moved:
+            continue
+        deadlines = [d for d in (craft.next_deadline(), ground.next_deadline()) if d]
+        assert deadlines, "the transfer stalled"
+        now = max(now, min(deadlines))
+        craft.on_timer(now)
+        ground.on_timer(now)
+    raise AssertionError("the transfer did not settle")
+
+
+def close_leaked_files(directory: Path) -> None:
+    """Close the descriptors a "killed" GatewayCfdp left open under ``directory`` (a dead
+    process's the kernel would close; here the test process must)."""
+    fds = Path("/proc/self/fd")
+    if not fds.is_dir():
+        return
+    root = str(directory.resolve())
+    for fd in fds.iterdir():
+        with contextlib.suppress(OSError):
+            if os.readlink(fd).startswith(root):
+                os.close(int(fd.name))
+
+
+def test_checkpoint_survives_a_kill_and_naks_only_what_came_after(tmp_path: Path) -> None:
+    content = file_bytes(40_000, seed=12)
+    # The craft repeats its EOF until a gateway ACKs it, across the "kill".
+    craft = craft_entity({b"k.bin": content}, ack_timer_interval=1.0, ack_limit=100)
+    up: list[bytes] = []
+    config = replace(cfdp_config(tmp_path), checkpoint_s=0.0)  # checkpoints by hand here
+    first = GatewayCfdp(config, up.append, topics=TOPICS)
+    tid = craft.put(PutRequest(GROUND, "k.bin", "k.bin"), T0)
+    pdus = [decode_pdu(raw) for _, raw in craft.pdus_to_send()]
+    assert isinstance(pdus[0], MetadataPdu) and isinstance(pdus[-1], EofPdu)
+    data = [p for p in pdus if isinstance(p, FileDataPdu)]
+    half = len(data) // 2
+    before = [pdus[0], *data[:2], *data[3:half]]  # data[2] lost: a gap in the checkpoint
+    for pdu in before:
+        first.receive_pdu(pdu.encode(), T0, ("A",))
+    assert first.checkpoint(T0) == 1
+    held = sum(len(p.data) for p in before if isinstance(p, FileDataPdu))
+    for pdu in data[half:-1]:  # in the file, but after the checkpoint; EOF never comes
+        first.receive_pdu(pdu.encode(), T0 + 1, ("B",))
+    (entry,) = json.loads((tmp_path / STATE_FILE).read_text())["receiving"]
+    part = tmp_path / entry["part"]
+    assert part.name == f".cfdp-{CRAFT}-{tid.transaction_sequence_number}.part"
+    assert sum(b - a for a, b in entry["ranges"]) == held
+    for a, b in entry["ranges"]:  # in the file without any close or flush
+        assert part.read_bytes()[a:b] == content[a:b]
+    assert part.stat().st_size > entry["ranges"][-1][1]  # later data is there, unclaimed
+    # kill -9: no save(); the partial file is left open and where it was.
+    del first
+    up.clear()
+    notices: list[OutboxMessage] = []
+    second = GatewayCfdp(config, up.append, notices.append, topics=TOPICS)
+    assert second.resume(T0 + 2) == 1
+    assert not list(tmp_path.glob("*.resume"))
+    down = exchange(craft, second, up, T0 + 2, lambda: bool(notices))
+    assert (tmp_path / "k.bin").read_bytes() == content
+    resent = [p for p in map(decode_pdu, down) if isinstance(p, FileDataPdu)]
+    assert sum(len(p.data) for p in resent) == len(content) - held
+    (notice,) = notices
+    body = json.loads(notice.payload)
+    assert body["data"]["delivery"] == "complete" and body["stations"] == ["A"]
+    assert body["id"] == file_message_id(CRAFT, tid.transaction_sequence_number)
+    assert [p.name for p in tmp_path.iterdir()] == ["k.bin"]  # state and .part gone
+    close_leaked_files(tmp_path)
+
+
+def test_checkpoints_run_on_the_timer_and_at_eof(tmp_path: Path) -> None:
+    content = file_bytes(20_000, seed=13)
+    craft = craft_entity({b"t": content})
+    ground = GatewayCfdp(replace(cfdp_config(tmp_path), checkpoint_s=5.0), [].append, topics=TOPICS)
+    craft.put(PutRequest(GROUND, "t", "t"), T0)
+    pdus = [raw for _, raw in craft.pdus_to_send()]
+    for raw in pdus[:3]:
+        ground.receive_pdu(raw, T0, ("A",))
+    state = tmp_path / STATE_FILE
+    assert not state.exists()
+    deadline = ground.next_deadline()
+    assert deadline is not None and deadline <= T0 + 5.0
+    ground.on_timer(T0 + 5.0)
+    (entry,) = json.loads(state.read_text())["receiving"]
+    assert entry["eof"] is None and entry["ranges"]
+    first_ranges = entry["ranges"]
+    for raw in pdus[3:-1]:
+        ground.receive_pdu(raw, T0 + 6, ("A",))
+    assert json.loads(state.read_text())["receiving"][0]["ranges"] == first_ranges  # no timer
+    ground.receive_pdu(pdus[-1], T0 + 6, ("A",))  # the EOF: the file completes
+    # Delivered and waiting for the ACK of its Finished: kept as finishing, notice pending.
+    saved = json.loads(state.read_text())
+    assert saved["receiving"] == []
+    (finishing,) = saved["finishing"]
+    assert finishing["notice"]["file_status"] == "retained"
+
+
+def test_finishing_transaction_checkpointed_before_a_kill_is_announced_once(
+    tmp_path: Path,
+) -> None:
+    content = file_bytes(5_000, seed=14)
+    craft = craft_entity({b"f": content}, ack_timer_interval=1.0, ack_limit=100)
+    up: list[bytes] = []
+    config = cfdp_config(tmp_path)  # checkpoint_s default: at EOF and Finished at once
+    first = GatewayCfdp(config, up.append, topics=TOPICS)
+    craft.put(PutRequest(GROUND, "f", "f"), T0)
+    for _, raw in craft.pdus_to_send():
+        first.receive_pdu(raw, T0, ("A",))
+    assert (tmp_path / "f").read_bytes() == content and first.messages() == []
+    del first  # kill -9 with the Finished unheard
+    up.clear()
+    second = GatewayCfdp(config, up.append, topics=TOPICS)
+    assert second.resume(T0 + 1) == 0
+    (notice,) = second.messages()  # the notice the killed gateway still owed
+    assert json.loads(notice.payload)["data"]["delivery"] == "complete"
+    outcomes: list[TransactionFinished] = []
+
+    def craft_done() -> bool:
+        outcomes.extend(finished(craft))
+        return bool(outcomes)
+
+    exchange(craft, second, up, T0 + 1, craft_done)  # a repeated EOF gets the Finished
+    assert [o.condition_code.name for o in outcomes] == ["NO_ERROR"]
+    assert second.open_transactions == [] and second.messages() == []
+    # A third start announces nothing again.
+    third = GatewayCfdp(config, [].append, topics=TOPICS)
+    third.resume(T0 + 2)
+    assert third.messages() == []
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not json", "a list", "no version"])
+def test_unreadable_state_is_logged_set_aside_and_the_gateway_carries_on(
+    tmp_path: Path, damage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    content = file_bytes(10_000, seed=15)
+    craft = craft_entity({b"f": content})
+    first = GatewayCfdp(cfdp_config(tmp_path), [].append, topics=TOPICS)
+    craft.put(PutRequest(GROUND, "f", "f"), T0)
+    for _, raw in craft.pdus_to_send()[:4]:
+        first.receive_pdu(raw, T0, ("A",))
+    assert first.checkpoint(T0) == 1
+    state = tmp_path / STATE_FILE
+    text = state.read_text()
+    state.write_text(
+        {
+            "truncated": text[: len(text) // 2],
+            "not json": "\x00\x01garbage",
+            "a list": "[1, 2]",
+            "no version": '{"receiving": []}',
+        }[damage]
+    )
+    del first
+    close_leaked_files(tmp_path)
+    up: list[bytes] = []
+    notices: list[OutboxMessage] = []
+    second = GatewayCfdp(cfdp_config(tmp_path), up.append, notices.append, topics=TOPICS)
+    with caplog.at_level("ERROR", logger="gateway.files"):
+        assert second.resume(T0 + 1) == 0
+    (record,) = caplog.records
+    assert STATE_FILE in record.getMessage() and "lost" in record.getMessage()
+    assert not state.exists() and (tmp_path / ".cfdp-state.bad").exists()
+    # The lost transaction is gone; a new one is received as usual.
+    other = craft_entity({b"g": b"new file"})
+    other.put(PutRequest(GROUND, "g", "g"), T0 + 1)
+    exchange(other, second, up, T0 + 1, lambda: bool(notices))
+    assert (tmp_path / "g").read_bytes() == b"new file"
+
+
+CFDP_SECTION = f"""
+[cfdp]
+entity_id = {GROUND}
+directory = "files"
+downlink_apids = [{APID_DOWN}]
+uplink_apid = {APID_UP}
+checkpoint_s = 5.0
+
+[[cfdp.remotes]]
+entity_id = {CRAFT}
+"""
+
+
+@pytest.mark.broker
+@pytest.mark.asyncio
+async def test_gateway_process_sigkilled_resumes_from_its_checkpoint(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """A real `dawnlink gateway run` takes a class 2 file with one segment lost, up to
+    its EOF (which writes a checkpoint), and is SIGKILLed. A new entity started from the
+    same directory resumes it, NAKs only that segment, and delivers the file."""
+    content = file_bytes(30_000, seed=16)
+    craft = craft_entity({b"s.bin": content}, ack_timer_interval=1.0, ack_limit=100)
+    tid = craft.put(PutRequest(GROUND, "s.bin", "s.bin"), T0)
+    pdus = []
+    while batch := craft.pdus_to_send():
+        pdus += [decode_pdu(raw) for _, raw in batch]
+    assert isinstance(pdus[-1], EofPdu)
+    lost = [p for p in pdus if isinstance(p, FileDataPdu)][3]
+    packets = [
+        SpacePacket(apid=APID_DOWN, data=p.encode(), sequence_count=i)
+        for i, p in enumerate(q for q in pdus if q is not lost)
+    ]
+    sender = VcPacketSender(TmParams(frame_length=gwproc.FRAME_LENGTH), scid=SCID, vcid=3)
+    frames = sender.add_packets(packets) + sender.flush()
+    station = gwproc.CaduStation()
+    await station.start()
+    config_path = tmp_path / "gateway.toml"
+    config_path.write_text(
+        gwproc.CONFIG.format(
+            broker_host=broker.host,
+            broker_port=broker.port,
+            metrics_port=free_port(),
+            station_port=station.port,
+        )
+        + CFDP_SECTION
+    )
+    notifications = gwproc.Notifications()
+    process = gwproc.GatewayProcess(config_path, notifications)
+    state = tmp_path / "files" / STATE_FILE
+
+    def eof_checkpointed() -> bool:
+        try:
+            receiving = json.loads(state.read_text())["receiving"]
+        except (OSError, ValueError):
+            return False
+        return bool(receiving and receiving[0]["eof"])
+
+    try:
+        await process.start()
+        await station.wait(lambda: station.connections == 1)
+        await station.send(gwproc.cadus(frames))
+        await gwproc.wait_until(eof_checkpointed)
+        process.signal(signal.SIGKILL)
+        assert await process.wait_exit() == -signal.SIGKILL
+    finally:
+        process.kill()
+        await station.close()
+        notifications.close()
+    (entry,) = json.loads(state.read_text())["receiving"]
+    assert entry["part"] == f".cfdp-{CRAFT}-{tid.transaction_sequence_number}.part"
+    # The next start (in-process here, to loop its NAKs back to the craft).
+    cfdp = load_config(config_path).cfdp
+    assert cfdp is not None
+    up: list[bytes] = []
+    notices: list[OutboxMessage] = []
+    ground = GatewayCfdp(cfdp, up.append, notices.append, topics=TOPICS)
+    assert ground.resume(T0 + 1) == 1
+    requests = [r for n in naks(up) for r in n.segment_requests]
+    assert requests == [(lost.offset, lost.offset + len(lost.data))]
+    down = exchange(craft, ground, up, T0 + 1, lambda: bool(notices))
+    assert (tmp_path / "files" / "s.bin").read_bytes() == content
+    resent = [p for p in map(decode_pdu, down) if isinstance(p, FileDataPdu)]
+    assert [(p.offset, p.data) for p in resent] == [(lost.offset, lost.data)]
+    (notice,) = notices
+    assert json.loads(notice.payload)["data"]["delivery"] == "complete"
+
+
 # -- config ------------------------------------------------------------------------------
 
 
@@ -424,6 +708,15 @@ def test_cfdp_config_parses_and_checks(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         parse_config({"cfdp": cfdp_table(), "routes": [{"apid": 0x30, "product": "p"}]})
     assert err.value.key == "cfdp.downlink_apids"
+
+
+def test_checkpoint_s_is_read_from_the_config(tmp_path: Path) -> None:
+    config = parse_config({"cfdp": cfdp_table(checkpoint_s=2.5)}, base=tmp_path)
+    assert config.cfdp is not None and config.cfdp.checkpoint_s == 2.5
+    default = parse_config({"cfdp": cfdp_table()}, base=tmp_path).cfdp
+    assert default is not None and default.checkpoint_s == 5.0
+    with pytest.raises(ConfigError, match=r"cfdp\.checkpoint_s"):
+        parse_config({"cfdp": cfdp_table(checkpoint_s=-1)}, base=tmp_path)
 
 
 # -- end to end: UDP station -> PipelineRunner -> outbox -> real Mosquitto -----------------
