@@ -11,6 +11,16 @@ checksum verified); the ACK, NAK, Keep Alive and Finished PDUs it answers with g
 message on ``<prefix>/<spacecraft>/files`` (the notice format is in
 docs/gateway-files.md).
 
+The notice's SHA-256 reads the whole delivered file, which for a large file takes
+seconds: it is not computed when the transaction ends. The entity emits a
+:class:`FileNotice` holding the file open (a later file of the same name renamed over
+it changes nothing), and :meth:`FileNotice.finish` hashes and builds the
+:class:`~gateway.messages.OutboxMessage`. :meth:`GatewayCfdp.messages` (and
+:meth:`gateway.pipeline.Pipeline.messages`) finish them in the calling thread;
+:class:`gateway.pipeline.PipelineRunner` takes them unfinished
+(:meth:`~GatewayCfdp.notices`) and finishes them with :func:`finish_all` in the worker
+thread that stores the batch, so the event loop never reads the file.
+
 Time is an argument: the earth-receive time of each PDU is the entity's ``now`` (the
 station links stamp frames with the gateway clock), and :meth:`~GatewayCfdp.next_deadline`
 / :meth:`~GatewayCfdp.on_timer` drive the CFDP timers (NAK, inactivity, check, positive
@@ -65,6 +75,7 @@ from comms.cfdp import (
     EofPdu,
     FaultIndication,
     FileDataPdu,
+    FileHandle,
     FilestoreError,
     FinishedPdu,
     LocalEntityConfig,
@@ -88,7 +99,15 @@ from gateway.config import CfdpConfig, CfdpRemoteConfig
 from gateway.messages import OutboxMessage, Topics, envelope, message_id
 from gateway.metrics import Registry
 
-__all__ = ["STATE_FILE", "CfdpReport", "GatewayCfdp", "file_message_id", "mib_for"]
+__all__ = [
+    "STATE_FILE",
+    "CfdpReport",
+    "FileNotice",
+    "GatewayCfdp",
+    "file_message_id",
+    "finish_all",
+    "mib_for",
+]
 
 STATE_FILE: Final = ".cfdp-state.json"
 """Where :meth:`GatewayCfdp.save` keeps open transactions across a restart (in the
@@ -112,6 +131,81 @@ def file_message_id(source_entity_id: int, sequence_number: int) -> str:
     """The stable id of a file notice: the CFDP transaction id (727.0-B-5 1.3.3.3 makes
     (source entity, sequence number) unique), whichever station or restart saw it."""
     return message_id("cfdp", source_entity_id, sequence_number)
+
+
+class FileNotice:
+    """A file notice whose ``size`` and ``sha256`` are still to be read from the
+    delivered file (held open here; None when no file was retained).
+
+    :meth:`finish` reads it -- in any thread, once: the message is kept -- and returns
+    the complete :class:`~gateway.messages.OutboxMessage`, identical to one built at the
+    transaction's end.
+    """
+
+    __slots__ = ("_data", "_envelope", "_handle", "_message", "message_id", "qos", "topic")
+
+    def __init__(
+        self,
+        topic: str,
+        message_id: str,
+        qos: int,
+        data: dict[str, Any],
+        envelope: dict[str, Any],
+        handle: FileHandle | None,
+    ) -> None:
+        self.topic = topic
+        self.message_id = message_id
+        self.qos = qos
+        self._data = data
+        self._envelope = envelope
+        self._handle = handle
+        self._message: OutboxMessage | None = None
+
+    def finish(self) -> OutboxMessage:
+        """Hash the file (if any), close it, and build the message (kept for later calls)."""
+        if self._message is not None:
+            return self._message
+        handle, self._handle = self._handle, None
+        data = self._data
+        if handle is not None:
+            try:
+                data["size"], data["sha256"] = _file_sha256(handle)
+            except FilestoreError as exc:
+                # The file is delivered and announced; only its digest is missing.
+                logging.getLogger("gateway.files").error(
+                    "cfdp: %r not hashed: %s", data["name"], exc
+                )
+            finally:
+                handle.close()
+        self._message = OutboxMessage(
+            self.topic,
+            envelope(message_id=self.message_id, product="file", data=data, **self._envelope),
+            self.message_id,
+            qos=self.qos,
+        )
+        return self._message
+
+    def __del__(self) -> None:
+        # Never finished (dropped at a stop): the descriptor must not leak.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            handle.close()
+
+
+def finish_all(messages: Iterable[OutboxMessage | FileNotice]) -> list[OutboxMessage]:
+    """``messages`` in order, each :class:`FileNotice` finished (its file read here: call
+    it off the event loop)."""
+    return [m.finish() if isinstance(m, FileNotice) else m for m in messages]
+
+
+def _file_sha256(handle: FileHandle) -> tuple[int, str]:
+    """The size and SHA-256 of an open file, read in chunks."""
+    digest = hashlib.sha256()
+    offset = 0
+    while chunk := handle.read_at(offset, _HASH_CHUNK):
+        digest.update(chunk)
+        offset += len(chunk)
+    return offset, digest.hexdigest()
 
 
 def mib_for(config: CfdpConfig) -> Mib:
@@ -193,7 +287,8 @@ class GatewayCfdp:
     :meth:`gateway.uplink.Uplink.send_packet` with the configured uplink APID); a
     :class:`~comms.errors.CommsError` from it is counted and logged, the CFDP timers
     then repeat what matters. ``sink(message)``: where file notices go; None keeps them
-    for :meth:`messages`. ``topics``: the gateway's topic names; ``qos``: the notices'.
+    for :meth:`messages` / :meth:`notices` (a ``sink`` gets them finished, hashed in the
+    calling thread). ``topics``: the gateway's topic names; ``qos``: the notices'.
     """
 
     def __init__(
@@ -222,7 +317,7 @@ class GatewayCfdp:
         self.counters = CfdpCounters()
         self._seen: dict[tuple[int, int], _Seen] = {}
         self._finishing: dict[tuple[int, int], _Finishing] = {}
-        self._messages: list[OutboxMessage] = []
+        self._messages: list[FileNotice] = []
         self._events: list[CfdpReport] = []
         self._now = 0.0
         # Checkpoints (only with resume: nobody reads the state otherwise). The periodic
@@ -236,7 +331,12 @@ class GatewayCfdp:
     # -- outputs ---------------------------------------------------------------------
 
     def messages(self) -> list[OutboxMessage]:
-        """Drain the file notices (only when built without a ``sink``)."""
+        """Drain the file notices, finished here (only when built without a ``sink``)."""
+        return finish_all(self.notices())
+
+    def notices(self) -> list[FileNotice]:
+        """Drain the file notices unfinished, oldest first: :func:`finish_all` them off
+        the event loop (it reads each delivered file)."""
         out, self._messages = self._messages, []
         return out
 
@@ -698,10 +798,9 @@ class GatewayCfdp:
         if not file_name and metadata is not None:
             file_name = metadata.destination_file_name
         # Only a retained file is looked at: after a cancel, a file of the same name on
-        # disk is an older one, not this transaction's.
-        path, size, sha256 = (
-            self._on_disk(file_name) if file_status == "retained" else (None, None, None)
-        )
+        # disk is an older one, not this transaction's. It is opened now (cheap) and
+        # read when the notice is finished (see FileNotice).
+        path, handle = self._on_disk(file_name) if file_status == "retained" else (None, None)
         checksum = None
         if metadata is not None and eof is not None:
             kind = metadata.checksum_type
@@ -714,12 +813,13 @@ class GatewayCfdp:
         data = {
             "name": file_name.decode("utf-8", "replace"),
             "path": path,
-            "size": size if size is not None else (eof.file_size if eof else None),
+            # The octets read when the notice is finished replace this for a file on disk.
+            "size": eof.file_size if eof else None,
             "source_file_name": metadata.source_file_name.decode("utf-8", "replace")
             if metadata
             else None,
             "checksum": checksum,
-            "sha256": sha256,
+            "sha256": None,  # set by FileNotice.finish
             "transaction": {"source_entity": key[0], "sequence_number": key[1]},
             "source_entity": key[0],
             "destination_entity": self.entity_id,
@@ -729,15 +829,18 @@ class GatewayCfdp:
             "file_status": file_status,
         }
         mid = file_message_id(*key)
-        payload = envelope(
-            message_id=mid,
-            product="file",
-            data=data,
-            earth_receive_time=seen.last_ert,
-            stations=seen.stations,
-            extra={"first_ert": seen.first_ert},
+        notice = FileNotice(
+            self.topics.files,
+            mid,
+            self.qos,
+            data,
+            {
+                "earth_receive_time": seen.last_ert,
+                "stations": list(seen.stations),
+                "extra": {"first_ert": seen.first_ert},
+            },
+            handle,
         )
-        message = OutboxMessage(self.topics.files, payload, mid, qos=self.qos)
         self.counters.files += 1
         self._checkpoint_due = True  # an ended transaction leaves the state
         self.log.info(
@@ -749,28 +852,20 @@ class GatewayCfdp:
             data["condition"],
         )
         if self.sink is not None:
-            self.sink(message)
+            self.sink(notice.finish())
         else:
-            self._messages.append(message)
+            self._messages.append(notice)
 
-    def _on_disk(self, name: bytes) -> tuple[str | None, int | None, str | None]:
-        """The delivered file's path, size and SHA-256 (None when it is not there)."""
+    def _on_disk(self, name: bytes) -> tuple[str | None, FileHandle | None]:
+        """The delivered file's path and an open handle (None when it is not there)."""
         if not name:
-            return None, None, None
+            return None, None
         try:
             path = self.filestore.path(name)
             handle = self.filestore.open_read(name)
         except FilestoreError:
-            return None, None, None
-        digest = hashlib.sha256()
-        try:
-            offset = 0
-            while chunk := handle.read_at(offset, _HASH_CHUNK):
-                digest.update(chunk)
-                offset += len(chunk)
-        finally:
-            handle.close()
-        return path, offset, digest.hexdigest()
+            return None, None
+        return path, handle
 
 
 def _resume_name(key: tuple[int, int]) -> bytes:

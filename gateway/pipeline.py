@@ -27,8 +27,9 @@ A packet's earth-receive time and stations are those of the frame that completed
 :class:`PipelineRunner` is the thin asyncio side: it runs one
 :class:`~gateway.ingest.StationLink` per station, feeds their frames in, re-arms one
 timer at ``next_deadline()``, and stores messages in the outbox in batches (one SQLite
-transaction each, in a worker thread). :func:`run_pipeline` plugs it into
-:class:`gateway.daemon.Gateway`.
+transaction each, in a worker thread, which also finishes the batch's file notices:
+their SHA-256 reads the whole file, so never on the event loop). :func:`run_pipeline`
+plugs it into :class:`gateway.daemon.Gateway`.
 
 Left out: more than one spacecraft per pipeline (build one per SCID), USLP channels,
 and Encapsulation Packets as products (counted as unrouted).
@@ -51,7 +52,7 @@ from comms.spp import SpacePacket
 from comms.vc import MasterChannelReceiver
 from comms.vc.events import VcEvent
 from gateway.config import GatewayConfig
-from gateway.files import CfdpReport, GatewayCfdp
+from gateway.files import CfdpReport, FileNotice, GatewayCfdp, finish_all
 from gateway.ingest import IngestEvent, StationLink, register_station_metrics
 from gateway.merge import MergeEvent, StationMerge
 from gateway.messages import OutboxMessage, Topics
@@ -232,7 +233,7 @@ class Pipeline:
         self.ert_window_s = ert_window_s
         self.raw_payload = raw_payload
         self.counters = PipelineCounters()
-        self._messages: list[OutboxMessage] = []
+        self._messages: list[OutboxMessage | FileNotice] = []
         self._events: list[PipelineEvent] = []
         self._unrouted_seen: set[int] = set()
 
@@ -279,9 +280,16 @@ class Pipeline:
     # -- outputs ---------------------------------------------------------------------
 
     def messages(self) -> list[OutboxMessage]:
-        """Drain the messages to store in the outbox, in packet order."""
+        """Drain the messages to store in the outbox, in packet order (file notices
+        finished here, reading their files: see :meth:`unfinished_messages`)."""
+        return finish_all(self.unfinished_messages())
+
+    def unfinished_messages(self) -> list[OutboxMessage | FileNotice]:
+        """Drain like :meth:`messages`, but file notices come as
+        :class:`~gateway.files.FileNotice`: pass the list through
+        :func:`gateway.files.finish_all` (off the event loop) before storing it."""
         if self.cfdp_entity is not None:
-            self._messages.extend(self.cfdp_entity.messages())
+            self._messages.extend(self.cfdp_entity.notices())
         out, self._messages = self._messages, []
         return out
 
@@ -501,7 +509,8 @@ class PipelineRunner:
         if registry is not None:
             register_station_metrics(registry, self.links)
             pipeline.merge.register_metrics(registry, [s.name for s in config.stations])
-        self._pending: list[OutboxMessage] = []
+        # File notices stay unfinished until the writer's worker thread (see _store).
+        self._pending: list[OutboxMessage | FileNotice] = []
         self._wakeup = asyncio.Event()
         self._stored = asyncio.Condition()
         self._stored_count = 0
@@ -534,10 +543,11 @@ class PipelineRunner:
 
     def take_unstored(self) -> list[OutboxMessage]:
         """After :meth:`run` ended: the messages the writer had not stored yet, and
-        everything the merge still held (the caller stores them)."""
+        everything the merge still held (the caller stores them). File notices are
+        finished here, in the calling thread (the loop has stopped ingesting)."""
         self.pipeline.flush()
         batch, self._pending = self._pending, []
-        return batch + self.pipeline.messages()
+        return finish_all(batch + self.pipeline.unfinished_messages())
 
     def flush(self) -> None:
         """End of pass: release what the merge holds (stored by the writer task)."""
@@ -554,7 +564,7 @@ class PipelineRunner:
 
     def _collect(self) -> None:
         pipeline = self.pipeline
-        messages = pipeline.messages()
+        messages = pipeline.unfinished_messages()
         if messages:
             self._pending.extend(messages)
             self._wakeup.set()
@@ -598,7 +608,7 @@ class PipelineRunner:
                 while self._pending:
                     batch, self._pending = self._pending, []
                     try:
-                        await asyncio.to_thread(self.store.put_many, batch)
+                        await asyncio.to_thread(self._store, batch)
                     except OutboxFull as exc:
                         # Backpressure: keep the batch (in order) and try again later
                         # rather than drop data the outbox policy did not choose to drop.
@@ -612,6 +622,12 @@ class PipelineRunner:
         finally:
             if self._timer is not None:
                 self._timer.cancel()
+
+    def _store(self, batch: list[OutboxMessage | FileNotice]) -> None:
+        # In the worker thread: the file notices' hashing, then one transaction, in
+        # order. A notice keeps its finished message, so a retry (OutboxFull) does not
+        # read the file again.
+        self.store.put_many(finish_all(batch))
 
 
 async def run_pipeline(gateway: Gateway, **options: Any) -> None:

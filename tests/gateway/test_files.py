@@ -14,6 +14,7 @@ import os
 import random
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -44,12 +45,23 @@ from comms.cfdp import (
 from comms.frames import AosParams, TmParams
 from comms.spp import SpacePacket
 from comms.vc import VcPacketSender
-from gateway.config import CfdpConfig, CfdpRemoteConfig, ConfigError, load_config, parse_config
+from gateway import files as gateway_files
+from gateway.config import (
+    CfdpConfig,
+    CfdpRemoteConfig,
+    ConfigError,
+    GatewayConfig,
+    StationConfig,
+    StationKind,
+    load_config,
+    parse_config,
+)
 from gateway.daemon import Gateway
-from gateway.files import STATE_FILE, GatewayCfdp, file_message_id
+from gateway.files import STATE_FILE, FileNotice, GatewayCfdp, file_message_id, finish_all
 from gateway.merge import StationMerge
 from gateway.messages import OutboxMessage, Topics
-from gateway.pipeline import CfdpRejected, Pipeline, run_pipeline
+from gateway.outbox import Outbox
+from gateway.pipeline import CfdpRejected, Pipeline, PipelineRunner, run_pipeline
 from tests.gateway import gwproc
 from tests.gateway.conftest import Broker, free_port
 from tests.gateway.helpers import WAIT_S, recording, wait_until
@@ -1081,3 +1093,125 @@ def test_cfdppy_class2_source_through_frames_with_lost_pdus(tmp_path: Path) -> N
     assert (files / "from-cfdppy.bin").read_bytes() == content
     requested = [r for n in naks(all_up) for r in n.segment_requests]
     assert len(requested) >= len(lost_once)  # each lost PDU was asked for
+
+
+# -- the notice's SHA-256 is read off the event loop ---------------------------------------
+
+
+def class1_frames(craft: Entity) -> list[bytes]:
+    """Every PDU the craft has to send (class 1: no answer needed), as TM frames."""
+    sender = VcPacketSender(TM, scid=SCID, vcid=3)
+    frames: list[bytes] = []
+    count = 0
+    while out := craft.pdus_to_send():
+        packets = []
+        for _peer, raw in out:
+            packets.append(SpacePacket(apid=APID_DOWN, data=raw, sequence_count=count))
+            count += 1
+        frames += sender.add_packets(packets)
+    return frames + sender.flush()
+
+
+@pytest.mark.asyncio
+async def test_runner_hashes_file_notices_in_the_writer_thread_not_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashed_on: list[int] = []
+    real = gateway_files._file_sha256
+
+    def recording_sha256(handle: Any) -> tuple[int, str]:
+        hashed_on.append(threading.get_ident())
+        return real(handle)
+
+    # A seam, not a mock: the real hashing runs; only the reading thread is noted.
+    monkeypatch.setattr(gateway_files, "_file_sha256", recording_sha256)
+    one, two = file_bytes(300_000, seed=11), file_bytes(5_000, seed=12)
+    craft = craft_entity({b"one": one, b"two": two})
+    for name in ("one", "two"):
+        craft.put(
+            PutRequest(
+                GROUND, name, f"{name}.bin", transmission_mode=TransmissionMode.UNACKNOWLEDGED
+            ),
+            T0,
+        )
+    frames = class1_frames(craft)
+    ground = GatewayCfdp(cfdp_config(tmp_path / "files"), lambda pdu: None, topics=TOPICS)
+    pipeline = Pipeline(
+        TM,
+        scid=SCID,
+        routes=[],
+        topics=TOPICS,
+        merge=StationMerge(TM, timeout_s=30.0),
+        cfdp=ground,
+    )
+    config = GatewayConfig(stations=(StationConfig("A", StationKind.UDP_FRAMES, "127.0.0.1", 0),))
+    outbox = Outbox(tmp_path / "outbox.sqlite3", synchronous="normal")
+    ended: list[int] = []  # transaction sequence numbers, in the order they ended
+
+    def on_event(event: object) -> None:
+        if isinstance(event, TransactionFinished):
+            ended.append(event.transaction_id.transaction_sequence_number)
+
+    runner = PipelineRunner(pipeline, config, outbox, clock=lambda: T0, on_event=on_event)
+    (link,) = runner.links
+    loop_thread = threading.get_ident()
+    task = asyncio.create_task(runner.run())
+    try:
+        async with asyncio.timeout(30):  # a hang guard, not a timed assertion
+            await runner.wait_ready()
+            assert link.port is not None
+            transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+                asyncio.DatagramProtocol, remote_addr=("127.0.0.1", link.port)
+            )
+            try:
+                for frame in frames:
+                    before = link.counters.datagrams
+                    transport.sendto(frame)
+                    # One in flight at a time: loopback never drops then.
+                    while link.counters.datagrams == before:
+                        await asyncio.sleep(0)
+            finally:
+                transport.close()
+            runner.flush()
+            await runner.wait_stored(2)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    rows = outbox.peek()
+    outbox.close()
+    assert len(hashed_on) == 2 and loop_thread not in hashed_on
+    # The outbox got complete notices, in the order the transactions ended.
+    datas = [json.loads(r.payload)["data"] for r in rows]
+    assert [d["transaction"]["sequence_number"] for d in datas] == ended
+    assert sorted(d["name"] for d in datas) == ["one.bin", "two.bin"]
+    datas.sort(key=lambda d: str(d["name"]))
+    for data, content in zip(datas, (one, two), strict=True):
+        assert data["sha256"] == hashlib.sha256(content).hexdigest()
+        assert data["size"] == len(content) and data["delivery"] == "complete"
+
+
+def test_a_notice_finished_late_hashes_its_own_file_not_a_later_one(tmp_path: Path) -> None:
+    """Two transfers to the same name end before either notice is finished: each notice
+    still carries the size and SHA-256 of the file its transaction delivered."""
+    old, new = file_bytes(7_000, seed=21), file_bytes(9_000, seed=22)
+    craft = craft_entity({b"old": old, b"new": new})
+    link = Pass(craft, tmp_path)
+    for name in ("old", "new"):  # one after the other: "new" replaces "old" on disk
+        craft.put(
+            PutRequest(
+                GROUND, name, "latest.bin", transmission_mode=TransmissionMode.UNACKNOWLEDGED
+            ),
+            link.now,
+        )
+        while link.downlink():
+            pass
+        link.pipeline.flush()
+    notices = link.pipeline.unfinished_messages()
+    assert all(isinstance(n, FileNotice) for n in notices) and len(notices) == 2
+    assert (tmp_path / "latest.bin").read_bytes() == new  # the old file was replaced
+    datas = [notice_data(m) for m in finish_all(notices)]
+    assert [(d["size"], d["sha256"]) for d in datas] == [
+        (len(c), hashlib.sha256(c).hexdigest()) for c in (old, new)
+    ]
+    assert link.pipeline.messages() == []  # drained once
