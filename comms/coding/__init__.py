@@ -13,7 +13,7 @@ from comms.coding.cadu import (
     CaduParams,
     UncorrectableCodeblock,
 )
-from comms.coding.cltu import CltuEnd, CltuResult, cltu_decode, cltu_encode
+from comms.coding.cltu import CltuEnd, CltuResult, CltuStream, cltu_decode, cltu_encode
 from comms.coding.convolutional import conv_encode, viterbi_decode
 from comms.coding.randomizer import (
     randomize_tc,
@@ -44,6 +44,7 @@ __all__ = [
     "CaduParams",
     "CltuEnd",
     "CltuResult",
+    "CltuStream",
     "FrameSynchronizer",
     "GarbageSkipped",
     "LockAcquired",

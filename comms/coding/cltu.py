@@ -19,6 +19,10 @@ plain ``55`` octets: the TC green book leaves randomizing the fill optional, and
 independent ccsds-tmtc (Java) encoder does the same. A receiver strips fill by the TC
 frame length either way.
 
+:class:`CltuStream` cuts CLTUs out of an octet stream (a ground station's uplink TCP
+connection): octets before a start sequence are skipped and counted, and each CLTU ends
+where :func:`cltu_decode` stops, so a tail with a bit error still ends it.
+
 Left out: the CLTU start sequence search in a bit stream (the physical layer's carrier
 and bit lock; a CLTU is handed in octet-aligned), the optional LDPC codes of 231.0-B-4
 section 4, and the filler bit check (the filler bit is not covered by the code, so its
@@ -46,6 +50,7 @@ __all__ = [
     "TAIL_SEQUENCE",
     "CltuEnd",
     "CltuResult",
+    "CltuStream",
     "bch_parity",
     "cltu_decode",
     "cltu_encode",
@@ -268,3 +273,40 @@ def cltu_decode(cltu: BytesLike, *, correct: bool = True, derandomize: bool = Fa
     if derandomize and data:
         data = randomize_tc(data)
     return CltuResult(data, stop, corrected, end, length)
+
+
+class CltuStream:
+    """CLTUs out of an octet stream, sans-I/O: ``feed(chunk)`` returns each whole CLTU
+    completed so far as ``(octets, result)``, in order, however the stream was cut.
+
+    Octets before a start sequence are dropped (``skipped`` counts them): a receiver
+    hunts for the start sequence. A CLTU is whole once :func:`cltu_decode` reaches a
+    rejected codeblock (the tail, or damage); until then its octets wait for more.
+    ``correct`` and ``derandomize`` are :func:`cltu_decode`'s.
+    """
+
+    def __init__(self, *, correct: bool = True, derandomize: bool = False) -> None:
+        self.correct = correct
+        self.derandomize = derandomize
+        self.skipped = 0
+        self._buffer = bytearray()
+
+    def feed(self, chunk: BytesLike) -> list[tuple[bytes, CltuResult]]:
+        buffer = self._buffer
+        buffer += chunk
+        out: list[tuple[bytes, CltuResult]] = []
+        while True:
+            start = buffer.find(START_SEQUENCE)
+            if start < 0:
+                # Keep a last octet that may begin a start sequence.
+                keep = 1 if buffer[-1:] == START_SEQUENCE[:1] else 0
+                self.skipped += len(buffer) - keep
+                del buffer[: len(buffer) - keep]
+                return out
+            self.skipped += start
+            del buffer[:start]
+            result = cltu_decode(buffer, correct=self.correct, derandomize=self.derandomize)
+            if result.end is CltuEnd.TRUNCATED:
+                return out
+            out.append((bytes(buffer[: result.length]), result))
+            del buffer[: result.length]

@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from comms.coding import CaduDecoder, CaduEncoder, CaduFrame, CaduParams
-from comms.coding.cltu import START_SEQUENCE, TAIL_SEQUENCE
+from comms.coding.cltu import CltuStream
 from gateway.demo.spacecraft import FRAME_LENGTH, DownlinkFrame
 from links.impairments import Channel
 
-__all__ = ["CADU_PARAMS", "LinkCounters", "PassLink", "split_cltus"]
+__all__ = ["CADU_PARAMS", "LinkCounters", "PassLink"]
 
 #: The CADU coding both ends agree on: RS(255,223) E=16 interleave 5, randomized.
 CADU_PARAMS = CaduParams.shortened(FRAME_LENGTH, rs_e=16, interleave=5, randomize=True)
@@ -61,30 +61,6 @@ class LinkCounters:
 
     def snapshot(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in self.__slots__ if name != "lost"}
-
-
-def split_cltus(buffer: bytearray) -> list[bytes]:
-    """Cut whole CLTUs off the front of ``buffer`` (in place); octets before a start
-    sequence are dropped (the station's receiver hunts for it)."""
-    out: list[bytes] = []
-    while True:
-        start = buffer.find(START_SEQUENCE)
-        if start < 0:
-            # Keep a possible first octet of a start sequence at the end.
-            del buffer[: max(0, len(buffer) - 1)]
-            return out
-        pos = start + 2
-        end = -1
-        while pos + 8 <= len(buffer):
-            if bytes(buffer[pos : pos + 8]) == TAIL_SEQUENCE:
-                end = pos + 8
-                break
-            pos += 8
-        if end < 0:
-            del buffer[:start]
-            return out
-        out.append(bytes(buffer[start:end]))
-        del buffer[:end]
 
 
 class PassLink:
@@ -148,13 +124,14 @@ class PassLink:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         self.uplink_connected.set()
-        buffer = bytearray()
+        # The ground station cuts CLTUs out of the stream as they arrive (each goes up
+        # whole); the node decodes them again on board.
+        stream = CltuStream()
         loop = asyncio.get_running_loop()
         try:
             while chunk := await reader.read(65536):
                 self.counters.uplink_octets += len(chunk)
-                buffer += chunk
-                for cltu in split_cltus(buffer):
+                for cltu, _ in stream.feed(chunk):
                     self.counters.cltus_up += 1
                     now = loop.time()
                     delay = self.light_time_s(now - self.epoch_unix)

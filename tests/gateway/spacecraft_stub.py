@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
-from comms.coding.cltu import START_SEQUENCE, CltuEnd, cltu_decode
+from comms.coding.cltu import CltuEnd, CltuStream
 from comms.cop1 import Farm
 from comms.frames.params import TcParams
 from comms.frames.tc import TcFrame
@@ -75,30 +75,18 @@ class SpacecraftStub:
         self._writers.append(writer)
         self.report_clcw()  # the downlink carries the CLCW all the time
         self._changed.set()
-        buf = b""
+        stream = CltuStream(derandomize=self.randomized)
         try:
             while chunk := await reader.read(4096):
-                buf += chunk
-                buf = self._take(buf)
+                for _, result in stream.feed(chunk):
+                    self.cltus += 1
+                    if result.end is CltuEnd.TAIL and result.data:
+                        self._frame(result.data)
+                    self._changed.set()
         except OSError:
             pass
         finally:
             writer.close()
-
-    def _take(self, buf: bytes) -> bytes:
-        while True:
-            start = buf.find(START_SEQUENCE)
-            if start < 0:
-                return buf[-1:]
-            buf = buf[start:]
-            result = cltu_decode(buf, derandomize=self.randomized)
-            if result.end is CltuEnd.TRUNCATED:
-                return buf
-            buf = buf[result.length :]
-            self.cltus += 1
-            if result.end is CltuEnd.TAIL and result.data:
-                self._frame(result.data)
-            self._changed.set()
 
     def _frame(self, data: bytes) -> None:
         if self.drop_first > 0:

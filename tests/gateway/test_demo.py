@@ -22,7 +22,6 @@ from comms.spp import PacketType, SpacePacket
 from comms.vc import MasterChannelReceiver
 from gateway.broker import Broker, EmbeddedBroker
 from gateway.demo.cli import main
-from gateway.demo.link import split_cltus
 from gateway.demo.run import DemoOptions, run
 from gateway.demo.spacecraft import (
     CFDP_UP_APID,
@@ -139,19 +138,6 @@ def test_cli_refuses_a_bad_broker_address(capsys: pytest.CaptureFixture[str]) ->
         main(["--broker", "nowhere"])
     assert exc.value.code == 2
     assert "HOST:PORT" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize("step", [1, 3, 1000])
-def test_split_cltus_on_any_split(step: int) -> None:
-    cltus = [cltu_encode(bytes(range(n))) for n in (5, 7, 64, 200)]
-    stream = b"\x00garbage" + b"".join(cltus)
-    buffer = bytearray()
-    out: list[bytes] = []
-    for i in range(0, len(stream), step):
-        buffer += stream[i : i + step]
-        out.extend(split_cltus(buffer))
-    assert out == cltus
-    assert not buffer
 
 
 # -- the onboard node alone (sans-I/O) ---------------------------------------------------

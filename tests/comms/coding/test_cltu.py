@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from comms.coding import CltuEnd, cltu_decode, cltu_encode
+from comms.coding import CltuEnd, CltuStream, cltu_decode, cltu_encode
 from comms.coding.cltu import TAIL_SEQUENCE, bch_parity
 from comms.errors import DecodeError, UsageError
 
@@ -185,3 +185,48 @@ def test_any_bytes_give_a_result_or_decode_error(data: bytes, correct: bool) -> 
         else:
             assert result.length <= len(candidate)
             assert len(result.data) == 7 * result.codeblocks
+
+
+@given(
+    st.lists(st.binary(min_size=1, max_size=60), min_size=1, max_size=5),
+    st.binary(max_size=12).filter(lambda g: b"\xeb" not in g),
+    st.lists(st.integers(1, 50), min_size=1, max_size=40),
+)
+def test_stream_gives_the_same_cltus_however_it_is_cut(
+    frames: list[bytes], garbage: bytes, cuts: list[int]
+) -> None:
+    # Byte-level splits of a station's uplink stream: garbage, then CLTUs back to back.
+    cltus = [cltu_encode(f) for f in frames]
+    stream = garbage + b"".join(cltus)
+    whole = CltuStream()
+    expected = whole.feed(stream)
+    assert [octets for octets, _ in expected] == cltus
+    assert [r.data[: len(f)] for (_, r), f in zip(expected, frames, strict=True)] == frames
+    assert whole.skipped == len(garbage)
+    pieces = CltuStream()
+    got: list[tuple[bytes, object]] = []
+    pos = 0
+    for cut in cuts * (len(stream) // max(1, sum(cuts)) + 1):
+        got.extend(pieces.feed(stream[pos : pos + cut]))
+        pos += cut
+        if pos >= len(stream):
+            break
+    got.extend(pieces.feed(stream[pos:]))
+    assert got == expected and pieces.skipped == len(garbage)
+
+
+def test_stream_ends_a_cltu_at_a_damaged_tail_or_codeblock() -> None:
+    first, second = cltu_encode(b"0123456789"), cltu_encode(b"abc")
+    # One bit error in the tail still ends the CLTU (231.0-B-4 section 5).
+    damaged_tail = first[:-1] + bytes([first[-1] ^ 0x01])
+    stream = CltuStream()
+    out = stream.feed(damaged_tail + second)
+    assert [r.end for _, r in out] == [CltuEnd.TAIL, CltuEnd.TAIL]
+    assert [o for o, _ in out] == [damaged_tail, second]
+    # A codeblock with two bit errors ends it early: what came before is delivered.
+    broken = bytearray(first)
+    broken[2 + 8] ^= 0x03  # the second codeblock
+    out = CltuStream().feed(bytes(broken) + second)
+    assert out[0][1].end is CltuEnd.UNCORRECTABLE and out[0][1].codeblocks == 1
+    # The rest of the abandoned CLTU is skipped up to the next start sequence.
+    assert out[-1][0] == second
